@@ -1,0 +1,347 @@
+"""`Client` and `AsyncClient`: the two drivers of `_core.exchange()`.
+
+They share every decision (see `_core.py`); each only knows how to send a
+request and how to wait, blocking or awaiting.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+import httpx
+
+from ._contract import Operation, WireFields
+from ._core import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientOptions,
+    Outcome,
+    exchange,
+    parse_result,
+)
+from ._errors import ClientClosedError
+from ._models import Bindable
+from ._resources import (
+    AccountResource,
+    AddressesResource,
+    GroupsResource,
+    MessagesResource,
+    NumbersResource,
+)
+
+if TYPE_CHECKING:
+    import ssl
+
+    from typing_extensions import Self
+
+__all__ = ["DEFAULT_LIMITS", "AsyncClient", "Client"]
+
+# A bounded pool: httpcore's pool bookkeeping grows with the square of its size, so
+# a larger pool is slower under a burst, not faster; excess calls queue for a
+# connection (bounded by the pool timeout) instead.
+DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+
+
+class _Lifecycle:
+    """Whether the connection pool a client and its `with_options()` views share is closed."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self) -> None:
+        self.closed = False
+
+
+def _bind(result: object, client: BaseClient) -> None:
+    """Make the models in a result act through `client`."""
+    items = cast("list[object]", result) if isinstance(result, list) else (result,)
+    for item in items:
+        if isinstance(item, Bindable):
+            object.__setattr__(item, "_dtmf_client", client)
+
+
+class BaseClient:
+    """What both clients share: options, resources, lifecycle and repr."""
+
+    _options: ClientOptions
+    _lifecycle: _Lifecycle
+    _owns_http: bool
+    _account: AccountResource[Any]
+    _addresses: AddressesResource[Any]
+    _groups: GroupsResource[Any]
+    _numbers: NumbersResource[Any]
+    _messages: MessagesResource[Any]
+
+    def _setup(self, options: ClientOptions, lifecycle: _Lifecycle, owns_http: bool) -> None:
+        self._options = options
+        self._lifecycle = lifecycle
+        self._owns_http = owns_http
+        # Resources are made once per client, so each call is plain attribute lookups.
+        self._account = AccountResource(self)
+        self._addresses = AddressesResource(self)
+        self._groups = GroupsResource(self)
+        self._numbers = NumbersResource(self)
+        self._messages = MessagesResource(self)
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, e.g. 'https://dtmf.io/api/v1'."""
+        return self._options.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeouts of each request."""
+        return self._options.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed call may be retried (when retrying is safe)."""
+        return self._options.retry.max_retries
+
+    @property
+    def account(self) -> AccountResource[Self]:
+        """Your account and its balance."""
+        return self._account
+
+    @property
+    def addresses(self) -> AddressesResource[Self]:
+        """Bitcoin deposit addresses."""
+        return self._addresses
+
+    @property
+    def groups(self) -> GroupsResource[Self]:
+        """Phone number groups to rent from."""
+        return self._groups
+
+    @property
+    def numbers(self) -> NumbersResource[Self]:
+        """Your rented phone numbers."""
+        return self._numbers
+
+    @property
+    def messages(self) -> MessagesResource[Self]:
+        """Sending SMS."""
+        return self._messages
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether `close()` (or `aclose()`) was called."""
+        return self._lifecycle.closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        call_timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Self:
+        """A view of this client with other timeouts or retries, sharing its connection pool.
+
+        >>> client.with_options(timeout=5, max_retries=0).account.get()
+        """
+        view = copy.copy(self)  # shares the httpx client
+        view._setup(
+            self._options.changed(timeout, call_timeout, max_retries),
+            self._lifecycle,
+            owns_http=False,
+        )
+        return view
+
+    def _check_open(self) -> None:
+        if self._lifecycle.closed:
+            raise ClientClosedError(
+                f"{type(self).__name__} is closed: create a new one (or use it in a `with` block)"
+            )
+
+    def _method(self, operation: Operation[Any, Any, Any]) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        state = " closed" if self._lifecycle.closed else ""
+        return f"<dtmf.{type(self).__name__} base_url={self._options.base_url!r}{state}>"
+
+    def __del__(self) -> None:
+        if getattr(self, "_owns_http", False) and not self._lifecycle.closed:
+            warnings.warn(
+                f"{self!r} was never closed: use it in a `with` block or call close()",
+                ResourceWarning,
+                stacklevel=2,
+            )
+
+
+class Client(BaseClient):
+    """A synchronous client of the DTMF.io API.
+
+    >>> with dtmf.Client() as client:          # token from DTMF_TOKEN
+    ...     client.account.get().balance
+
+    `token` defaults to the DTMF_TOKEN environment variable and `base_url` to
+    DTMF_BASE_URL, then to https://dtmf.io/api/v1. `timeout` bounds each
+    request (a number, or an `httpx.Timeout`); `call_timeout` bounds a whole call
+    with its retries and waits. `proxy`, `verify`, `trust_env` and `limits` are
+    passed to httpx; `http_client` replaces the httpx client altogether (you then
+    close it yourself). Plain http is refused except to this machine, unless
+    `allow_http=True`.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        allow_http: bool = False,
+        proxy: str | httpx.Proxy | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        trust_env: bool = True,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self._setup(
+            ClientOptions.create(token, base_url, timeout, call_timeout, max_retries, allow_http),
+            _Lifecycle(),
+            owns_http=http_client is None,
+        )
+        self._http = http_client or httpx.Client(
+            timeout=self._options.timeout,
+            follow_redirects=False,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+            limits=limits,
+        )
+
+    def _method(self, operation: Operation[Any, Any, Any]) -> Callable[..., Any]:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return self._call(operation, operation.signature(*args, **kwargs))
+
+        method.__name__ = operation.name.rpartition(".")[2]
+        method.__qualname__ = operation.name
+        method.__doc__ = operation.signature.__doc__
+        return method
+
+    def _call(self, operation: Operation[Any, Any, Any], wire: WireFields) -> Any:
+        self._check_open()
+        steps = exchange(self._options, operation, wire)
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, httpx.Request):
+                    try:
+                        outcome = self._http.send(step, follow_redirects=False)
+                    except httpx.RequestError as exc:
+                        outcome = exc
+                else:
+                    time.sleep(step)
+                    outcome = None
+        except StopIteration as done:
+            response: httpx.Response = done.value
+        result = parse_result(operation, wire, response, operation.result.parse_sync)
+        _bind(result, self)
+        return result
+
+    def close(self) -> None:
+        """Close the connection pool (idempotent). Views from `with_options()` close with it."""
+        if not self._lifecycle.closed:
+            self._lifecycle.closed = True
+            if self._owns_http:
+                self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """An asynchronous client of the DTMF.io API, for asyncio and trio.
+
+    >>> async with dtmf.AsyncClient() as client:
+    ...     (await client.account.get()).balance
+
+    It takes the same options as `Client`; `http_client` is an `httpx.AsyncClient`.
+    Many concurrent calls through one client share its connection pool.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        allow_http: bool = False,
+        proxy: str | httpx.Proxy | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        trust_env: bool = True,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self._setup(
+            ClientOptions.create(token, base_url, timeout, call_timeout, max_retries, allow_http),
+            _Lifecycle(),
+            owns_http=http_client is None,
+        )
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self._options.timeout,
+            follow_redirects=False,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+            limits=limits,
+        )
+
+    def _method(
+        self, operation: Operation[Any, Any, Any]
+    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+        async def method(*args: Any, **kwargs: Any) -> Any:
+            return await self._call(operation, operation.signature(*args, **kwargs))
+
+        method.__name__ = operation.name.rpartition(".")[2]
+        method.__qualname__ = operation.name
+        method.__doc__ = operation.signature.__doc__
+        return method
+
+    async def _call(self, operation: Operation[Any, Any, Any], wire: WireFields) -> Any:
+        self._check_open()
+        steps = exchange(self._options, operation, wire)
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, httpx.Request):
+                    try:
+                        outcome = await self._http.send(step, follow_redirects=False)
+                    except httpx.RequestError as exc:
+                        outcome = exc
+                else:
+                    await anyio.sleep(step)
+                    outcome = None
+        except StopIteration as done:
+            response: httpx.Response = done.value
+        result = parse_result(operation, wire, response, operation.result.parse_async)
+        _bind(result, self)
+        return result
+
+    async def aclose(self) -> None:
+        """Close the connection pool (idempotent). Views from `with_options()` close with it."""
+        if not self._lifecycle.closed:
+            self._lifecycle.closed = True
+            if self._owns_http:
+                await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

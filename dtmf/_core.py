@@ -1,0 +1,461 @@
+"""Everything about a call except the I/O: requests, retries, errors, results.
+
+`exchange()` is a generator that drives one call. It yields what to do next (an
+`httpx.Request` to send, or a number of seconds to wait) and is sent back what
+happened (the `httpx.Response`, or the transport exception). It returns the
+successful response or raises a `DTMFError`. The sync and async clients are two
+small loops that run it with blocking or awaitable I/O, so retries, deadlines,
+error messages and logging exist once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import httpx
+import pydantic
+
+from ._contract import Operation, Retry, WireFields
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    ConfigurationError,
+    status_error_class,
+)
+from ._retry import RetryPolicy, never_reached_server
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "ClientOptions",
+    "Step",
+    "Token",
+    "exchange",
+    "parse_result",
+]
+
+DEFAULT_BASE_URL = "https://dtmf.io/api/v1"
+# A short connect timeout finds a dead host quickly; reads get longer.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_CALL_TIMEOUT = 90.0
+DEFAULT_MAX_RETRIES = 2
+
+log = logging.getLogger("dtmf")
+
+T = TypeVar("T")
+
+Step = httpx.Request | float
+"""What `exchange()` asks its driver to do: send this request, or wait this long."""
+Outcome = httpx.Response | Exception | None
+
+
+class Token:
+    """An API token that does not print itself by accident."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Token('****')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a dtmf token cannot be pickled")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_http: bool) -> str:
+    """The base URL without a trailing slash, refusing plain http to non-loopback hosts."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url {base_url!r} is not an absolute http(s) URL (e.g. {DEFAULT_BASE_URL!r})"
+        )
+    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"base_url {base_url!r} is plain http to a host that is not this machine: the token "
+            "would cross the network in clear text. Use https, or pass allow_http=True if you "
+            "really mean it (e.g. a reference server in another container)."
+        )
+    return base_url.rstrip("/")
+
+
+def resolve_token(token: str | None) -> Token:
+    value = token if token is not None else os.environ.get("DTMF_TOKEN")
+    if not value:
+        raise ConfigurationError(
+            "no API token: pass Client(token=...) or set the DTMF_TOKEN environment variable "
+            "(create a token in your account on dtmf.io)"
+        )
+    if any(ch.isspace() for ch in value) or not value.isprintable():
+        raise ConfigurationError("the API token must be a single printable word (check for spaces)")
+    return Token(value)
+
+
+def user_agent() -> str:
+    return (
+        f"dtmf-io/{__version__} python/{platform.python_version()} "
+        f"httpx/{httpx.__version__} pydantic/{pydantic.VERSION}"
+    )
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """A client's settings; `with_options()` makes a changed copy."""
+
+    token: Token
+    base_url: str
+    timeout: httpx.Timeout
+    call_timeout: float
+    retry: RetryPolicy
+    headers: dict[str, str]
+
+    @classmethod
+    def create(
+        cls,
+        token: str | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout,
+        call_timeout: float,
+        max_retries: int,
+        allow_http: bool,
+    ) -> ClientOptions:
+        secret = resolve_token(token)
+        url = check_base_url(
+            base_url or os.environ.get("DTMF_BASE_URL") or DEFAULT_BASE_URL, allow_http=allow_http
+        )
+        return cls(
+            token=secret,
+            base_url=url,
+            timeout=as_timeout(timeout),
+            call_timeout=check_positive("call_timeout", call_timeout),
+            retry=RetryPolicy(max_retries=check_retries(max_retries)),
+            headers={
+                "Authorization": f"Bearer {secret.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": user_agent(),
+            },
+        )
+
+    def changed(
+        self,
+        timeout: float | httpx.Timeout | None,
+        call_timeout: float | None,
+        max_retries: int | None,
+    ) -> ClientOptions:
+        options = self
+        if timeout is not None:
+            options = replace(options, timeout=as_timeout(timeout))
+        if call_timeout is not None:
+            options = replace(options, call_timeout=check_positive("call_timeout", call_timeout))
+        if max_retries is not None:
+            options = replace(
+                options, retry=replace(options.retry, max_retries=check_retries(max_retries))
+            )
+        return options
+
+    def __repr__(self) -> str:
+        return f"ClientOptions(base_url={self.base_url!r}, token=****)"
+
+
+def as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(check_positive("timeout", timeout), connect=min(5.0, timeout))
+
+
+def check_positive(name: str, value: float) -> float:
+    # Checked at run time too: callers without a type checker pass anything.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def check_retries(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ConfigurationError(f"max_retries must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def build_request(
+    options: ClientOptions, operation: Operation[Any, Any, Any], wire: WireFields
+) -> httpx.Request:
+    params, body = operation.split(wire)
+    return httpx.Request(
+        operation.method,
+        options.base_url + operation.path,
+        params=params,
+        json=body,
+        headers=options.headers,
+    )
+
+
+def _subject(wire: WireFields) -> str:
+    """The number a call is about, for error messages."""
+    for key in ("e164", "from", "group_id", "type"):
+        if key in wire:
+            return f"{key}={wire[key]}"
+    return ""
+
+
+def _describe_call(operation: Operation[Any, Any, Any], wire: WireFields) -> str:
+    subject = _subject(wire)
+    return f"{operation.name}({subject})" if subject else operation.name
+
+
+def _how_to_check(operation: Operation[Any, Any, Any], wire: WireFields) -> str:
+    if operation.name == "messages.send":
+        return (
+            f"The SMS may or may not have been sent: check the messages of {wire['from']} "
+            "(client.numbers.get(...).messages) before sending it again."
+        )
+    if operation.name == "numbers.rent":
+        return (
+            "A number may or may not have been rented: check client.numbers.list() "
+            "before renting again."
+        )
+    if operation.name == "addresses.create":
+        return "An address may or may not have been created: check client.addresses.list()."
+    return "It is safe to try again."
+
+
+def exchange(
+    options: ClientOptions,
+    operation: Operation[Any, Any, Any],
+    wire: WireFields,
+) -> Generator[Step, Outcome, httpx.Response]:
+    """Drive one call: attempts, waits and retries until a success or an error."""
+    started = time.monotonic()
+    deadline = started + options.call_timeout
+    policy = options.retry
+    call = _describe_call(operation, wire)
+    retries = 0
+    ambiguous_failure = False  # an earlier attempt may have reached the service
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise APITimeoutError(
+                f"{call}: gave up after {options.call_timeout:g} s in all ({retries} retries)."
+                + (f" {_how_to_check(operation, wire)}" if ambiguous_failure else ""),
+                operation=operation.name,
+                may_have_succeeded=ambiguous_failure and operation.retry is Retry.NEVER_TWICE,
+            )
+        request = build_request(options, operation, wire)
+        request.extensions["timeout"] = _bounded(options.timeout, remaining)
+        sent_at = time.monotonic()
+        outcome = yield request
+        elapsed_ms = (time.monotonic() - sent_at) * 1000
+
+        if isinstance(outcome, Exception):
+            reached = not never_reached_server(outcome)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s failed after %.1f ms (%s, retry %d)",
+                    request.method,
+                    operation.path,
+                    elapsed_ms,
+                    type(outcome).__name__,
+                    retries,
+                )
+            if retries < policy.max_retries and policy.may_retry_error(operation.retry, outcome):
+                wait = policy.delay(retries)
+                if time.monotonic() + wait < deadline:
+                    log.info("%s: retrying in %.2f s after %s", call, wait, type(outcome).__name__)
+                    ambiguous_failure = ambiguous_failure or reached
+                    retries += 1
+                    yield wait
+                    continue
+            raise _transport_error(operation, wire, call, outcome, request, reached, retries)
+
+        assert isinstance(outcome, httpx.Response)
+        response = outcome
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %d in %.1f ms (retry %d)",
+                request.method,
+                operation.path,
+                response.status_code,
+                elapsed_ms,
+                retries,
+            )
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        if status == 404 and ambiguous_failure and operation.gone_means_done:
+            # The earlier attempt ended the rental; this retry found it gone.
+            return httpx.Response(operation.success_status, request=request)
+        if retries < policy.max_retries and policy.may_retry_status(operation.retry, status):
+            wait = policy.delay(retries, response)
+            if time.monotonic() + wait < deadline:
+                log.info("%s: retrying in %.2f s after HTTP %d", call, wait, status)
+                ambiguous_failure = ambiguous_failure or status != 429
+                retries += 1
+                yield wait
+                continue
+        raise status_error(operation, wire, call, response, retries)
+
+
+def _bounded(timeout: httpx.Timeout, remaining: float) -> dict[str, float | None]:
+    """The per-request timeouts, none longer than what is left of the call's budget."""
+    return {
+        key: remaining if value is None else min(value, remaining)
+        for key, value in timeout.as_dict().items()
+    }
+
+
+def _transport_error(
+    operation: Operation[Any, Any, Any],
+    wire: WireFields,
+    call: str,
+    exc: Exception,
+    request: httpx.Request,
+    reached: bool,
+    retries: int,
+) -> APIConnectionError:
+    may_have_succeeded = reached and operation.retry is Retry.NEVER_TWICE
+    what = _transport_problem(exc)
+    tried = f" after {retries + 1} attempts" if retries else ""
+    if may_have_succeeded:
+        advice = _how_to_check(operation, wire) + " (not retried automatically)"
+    elif not reached:
+        advice = f"The request never reached {request.url.host}: check the network and base_url."
+    else:
+        advice = "It is safe to try again."
+    error_class = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    error = error_class(
+        f"{call}: {what}{tried}. {advice}",
+        operation=operation.name,
+        request=request,
+        may_have_succeeded=may_have_succeeded,
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _transport_problem(exc: Exception) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "timed out waiting for a free connection in the pool"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out waiting for the response"
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect ({exc})" if str(exc) else "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection was closed before a complete response"
+    return f"the connection failed ({type(exc).__name__}: {exc})"
+
+
+def server_message(response: httpx.Response) -> str | None:
+    """The service's own explanation of an error, when its body carries one."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            value: object = cast("dict[str, object]", body).get(key)
+            if isinstance(value, str) and value:
+                return value[:500]
+    return None
+
+
+def status_error(
+    operation: Operation[Any, Any, Any],
+    wire: WireFields,
+    call: str,
+    response: httpx.Response,
+    retries: int,
+) -> APIStatusError:
+    status = response.status_code
+    said = server_message(response)
+    text = f"{call}: HTTP {status} {response.reason_phrase}".rstrip()
+    if said:
+        text += f": {said}"
+    elif response.content:
+        snippet = response.content[:120].decode("utf-8", "replace").strip()
+        text += f" (body: {snippet!r})"
+    if 300 <= status < 400:
+        location = response.headers.get("location", "(no location)")
+        text += (
+            f". Redirected to {location}: redirects are not followed, so the token stays "
+            f"on {response.url.host}; check base_url"
+        )
+    may_have_succeeded = operation.retry is Retry.NEVER_TWICE and (status >= 500 or status == 408)
+    if retries:
+        text += f" (after {retries + 1} attempts)"
+    if may_have_succeeded:
+        text += ". " + _how_to_check(operation, wire) + " (not retried automatically)"
+    elif status == 401:
+        text += ". Check the API token (DTMF_TOKEN)."
+    elif status == 402:
+        text += ". Add funds to a deposit address (client.addresses.list())."
+    elif status == 429:
+        text += ". Slow down and try again later."
+    request_id = response.headers.get("x-request-id")
+    if request_id:
+        text += f" [request id {request_id}]"
+    return status_error_class(status)(
+        text,
+        operation=operation.name,
+        response=response,
+        server_message=said,
+        may_have_succeeded=may_have_succeeded,
+    )
+
+
+def parse_result(
+    operation: Operation[Any, Any, Any],
+    wire: WireFields,
+    response: httpx.Response,
+    parse: Any,
+) -> Any:
+    """The response body as the operation's result; a bad body is an APIResponseValidationError."""
+    try:
+        return parse(response.content)
+    except pydantic.ValidationError as exc:
+        call = _describe_call(operation, wire)
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            snippet = response.content[:120].decode("utf-8", "replace")
+            content_type = response.headers.get("content-type", "no content type")
+            problem = f"the body ({content_type}) is not valid JSON: {snippet!r}"
+        else:
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            problem = (
+                f"the body does not have the expected shape ({exc.error_count()} problems; "
+                f"first: {where}: {first['msg']})"
+            )
+        error = APIResponseValidationError(
+            f"{call}: HTTP {response.status_code}, but {problem}",
+            operation=operation.name,
+            response=response,
+            may_have_succeeded=operation.retry is Retry.NEVER_TWICE,
+        )
+        raise error from exc

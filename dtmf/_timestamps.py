@@ -1,0 +1,57 @@
+"""Timestamps from the service, as timezone-aware UTC datetimes.
+
+The service writes timestamps without an offset ('2018-01-01T01:01:01.000000'),
+which are UTC; its later revision can send an empty string for "no timestamp".
+pydantic-core parses ISO 8601 itself (fast, in Rust); python-dateutil is the
+fallback for anything else, loaded only when such a timestamp is met.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, TypeAlias
+
+from pydantic import BeforeValidator
+
+__all__ = ["OptionalTimestamp", "as_utc", "parse_timestamp"]
+
+
+def as_utc(value: datetime) -> datetime:
+    """`value` with UTC assumed when it has no offset."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def parse_timestamp(value: datetime | str | None) -> datetime | None:
+    """A wire timestamp as an aware datetime; '' or None is None.
+
+    Raises ValueError for a string no parser understands.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if not value.strip():
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        from dateutil.parser import parse
+
+        try:
+            return as_utc(parse(value))
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{value!r} is not a timestamp: {exc}") from None
+
+
+def _validate(value: Any) -> Any:
+    if isinstance(value, (str, datetime)) or value is None:
+        return parse_timestamp(value)
+    return value  # numbers and wrong types: pydantic decides, with its own message
+
+
+# For fields met once per object. Message.timestamp, met once per message, uses a
+# lazier path (see _models.Message) because a Python validator per message costs
+# more than parsing the message itself.
+OptionalTimestamp: TypeAlias = Annotated[datetime | None, BeforeValidator(_validate)]

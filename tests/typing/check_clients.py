@@ -1,0 +1,57 @@
+"""Typed usage of both clients, checked by mypy --strict and pyright (strict).
+
+Nothing here runs against a server: `make test` type-checks it, and
+`tests/test_typing.py` also checks that typos in user code are flagged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from typing_extensions import assert_type
+
+import dtmf
+
+
+def sync_usage(client: dtmf.Client) -> None:
+    assert_type(client.account.get(), dtmf.Account)
+    assert_type(client.account.get().balance, int)
+    assert_type(client.addresses.list(), list[dtmf.Address])
+    assert_type(client.addresses.create(), dtmf.Address)
+    assert_type(client.groups.list("mobile"), list[dtmf.Group])
+    assert_type(client.numbers.list(), list[dtmf.Number])
+    number = client.numbers.get("+1234567890")
+    assert_type(number, dtmf.Number)
+    assert_type(client.numbers.rent("us-mobile"), dtmf.Number)
+    assert_type(client.numbers.end_rental("+1234567890"), None)
+    assert_type(client.numbers.set_sms_action("+1234567890", "webhook", "https://e.org/h"), None)
+    assert_type(client.messages.send("+1234567890", "+1234", "text"), None)
+    assert_type(client.groups.list("mobile")[0].rent(), dtmf.Number)
+    assert_type(number.set_sms_action("forward", "+44123456789"), None)
+    assert_type(number.send_sms("+1234", "hello"), None)
+    assert_type(number.refresh(), dtmf.Number)
+    assert_type(number.end_rental(), None)
+    assert_type(number.messages[0].timestamp, datetime | None)
+    assert_type(number.sms_action, dtmf.SmsAction)
+    assert_type(client.with_options(timeout=5), dtmf.Client)
+
+
+async def async_usage(client: dtmf.AsyncClient) -> None:
+    assert_type(await client.account.get(), dtmf.Account)
+    assert_type(await client.addresses.list(), list[dtmf.Address])
+    assert_type(await client.groups.list("local"), list[dtmf.AsyncGroup])
+    number = await client.numbers.get("+1234567890")
+    assert_type(number, dtmf.AsyncNumber)
+    assert_type(await number.end_rental(), None)
+    assert_type(await number.refresh(), dtmf.AsyncNumber)
+    assert_type(await (await client.groups.list("mobile"))[0].rent(), dtmf.AsyncNumber)
+    assert_type(await client.messages.send("+1234567890", "+1234", "text"), None)
+    assert_type(client.with_options(max_retries=0), dtmf.AsyncClient)
+
+
+def compat_usage(old: dtmf.DTMF) -> None:
+    assert_type(old.account()["balance"], int)
+    for message in old.number("+1234567890")["messages"]:
+        assert_type(message["from"], str | None)
+    assert_type(old.end_rental("+1234567890"), Literal[True])
