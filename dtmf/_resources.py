@@ -10,7 +10,7 @@ overloads pick by the resource's client type).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, ParamSpec, TypeVar, overload
 
 from . import _contract as contract
 
@@ -80,33 +80,33 @@ class Endpoint(Generic[P, S, A]):
 class AccountResource(Resource[ClientT]):
     """Your account."""
 
-    get = Endpoint(contract.get_account)
+    get: Final = Endpoint(contract.get_account)
 
 
 class AddressesResource(Resource[ClientT]):
     """Bitcoin deposit addresses that fund your account."""
 
-    list = Endpoint(contract.list_addresses)
-    create = Endpoint(contract.create_address)
+    list: Final = Endpoint(contract.list_addresses)
+    create: Final = Endpoint(contract.create_address)
 
 
 class GroupsResource(Resource[ClientT]):
     """The groups of phone numbers you can rent from."""
 
-    list = Endpoint(contract.list_groups)
+    list: Final = Endpoint(contract.list_groups)
 
 
 class NumbersResource(Resource[ClientT]):
     """The phone numbers your account rents."""
 
-    list = Endpoint(contract.list_numbers)
-    get = Endpoint(contract.get_number)
-    rent = Endpoint(contract.rent_number)
-    end_rental = Endpoint(contract.end_rental)
-    set_sms_action = Endpoint(contract.set_sms_action)
+    list: Final = Endpoint(contract.list_numbers)
+    get: Final = Endpoint(contract.get_number)
+    rent: Final = Endpoint(contract.rent_number)
+    end_rental: Final = Endpoint(contract.end_rental)
+    set_sms_action: Final = Endpoint(contract.set_sms_action)
 
 
 class MessagesResource(Resource[ClientT]):
     """SMS messages."""
 
-    send = Endpoint(contract.send_message)
+    send: Final = Endpoint(contract.send_message)

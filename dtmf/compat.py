@@ -167,7 +167,7 @@ class DTMF:
     """
 
     def __init__(self, token: str, **options: Any) -> None:
-        self.client = Client(token, **options)
+        self.client: Client = Client(token, **options)
         """The `dtmf.Client` underneath, for moving to the new API one call at a time."""
 
     def account(self) -> AccountDict:

@@ -1,0 +1,58 @@
+# Every target bootstraps .venv itself: a fresh clone needs only `make test` or `make demo`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: help demo test lint types pytest bench-smoke record bench faults test-matrix clean
+
+help:
+	@echo "make demo    run the SDK end to end against the bundled reference server"
+	@echo "make test    lint, type checks (mypy, pyright, verifytypes) and the test suite"
+	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
+	@echo "make bench   the performance benchmark (figures, not pass/fail)"
+	@echo "make faults  the fault-injection matrix as a table"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "dtmf-io needs Python 3.10 or newer (set PYTHON=python3.x)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+test: lint types pytest bench-smoke
+
+lint: $(STAMP)
+	$(BIN)/ruff check dtmf tests examples bench
+	$(BIN)/ruff format --check dtmf tests examples bench
+
+# pyright finds the venv's packages through the python on PATH.
+types: $(STAMP)
+	$(BIN)/mypy
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pyright
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pyright --verifytypes dtmf --ignoreexternal > $(VENV)/verifytypes.txt \
+		|| { cat $(VENV)/verifytypes.txt; exit 1; }
+	@grep "Type completeness score" $(VENV)/verifytypes.txt
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+record: $(STAMP)
+	$(BIN)/python -m tests.record
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# The benchmark once, with a few iterations and no targets, so that it never rots.
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench --smoke
+
+faults: $(STAMP)
+	$(BIN)/pytest tests/test_fault_matrix.py -q -s
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
