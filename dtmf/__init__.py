@@ -52,7 +52,9 @@ from ._models import (
 )
 from ._validate import GroupType, SmsActionName, render_sms
 from ._version import __version__
+from ._waiting import MessageMatch, MessageMatcher
 from .compat import DTMF
+from .webhooks import WebhookError
 
 __all__ = [
     "DTMF",
@@ -83,6 +85,8 @@ __all__ = [
     "InternalServerError",
     "InvalidParameterError",
     "Message",
+    "MessageMatch",
+    "MessageMatcher",
     "MessageTimeoutError",
     "NotFoundError",
     "Number",
@@ -92,6 +96,7 @@ __all__ = [
     "SmsActionName",
     "UnboundModelError",
     "UnexpectedRedirectError",
+    "WebhookError",
     "__version__",
     "render_sms",
 ]

@@ -71,6 +71,7 @@ class BaseClient:
     _options: ClientOptions
     _lifecycle: _Lifecycle
     _owns_http: bool
+    _is_view: bool = False
     _account: AccountResource[Any]
     _addresses: AddressesResource[Any]
     _groups: GroupsResource[Any]
@@ -150,6 +151,7 @@ class BaseClient:
             self._lifecycle,
             owns_http=False,
         )
+        view._is_view = True  # closing a view leaves its parent's pool alone
         return view
 
     def _check_open(self) -> None:
@@ -249,8 +251,9 @@ class Client(BaseClient):
         return result
 
     def close(self) -> None:
-        """Close the connection pool (idempotent). Views from `with_options()` close with it."""
-        if not self._lifecycle.closed:
+        """Close the connection pool (idempotent). Views from `with_options()` close with it;
+        closing a view does nothing."""
+        if not self._lifecycle.closed and not self._is_view:
             self._lifecycle.closed = True
             if self._owns_http:
                 self._http.close()
@@ -334,8 +337,9 @@ class AsyncClient(BaseClient):
         return result
 
     async def aclose(self) -> None:
-        """Close the connection pool (idempotent). Views from `with_options()` close with it."""
-        if not self._lifecycle.closed:
+        """Close the connection pool (idempotent). Views from `with_options()` close with it;
+        closing a view does nothing."""
+        if not self._lifecycle.closed and not self._is_view:
             self._lifecycle.closed = True
             if self._owns_http:
                 await self._http.aclose()

@@ -92,8 +92,12 @@ def _is_loopback(host: str) -> bool:
 
 def check_base_url(base_url: str, *, allow_http: bool) -> str:
     """The base URL without a trailing slash, refusing plain http to non-loopback hosts."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(base_url)
+        httpx.URL(base_url)  # what httpx would refuse at the first call, refused now
+    except (ValueError, httpx.InvalidURL):
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"base_url {base_url!r} is not an absolute http(s) URL (e.g. {DEFAULT_BASE_URL!r})"
         )
@@ -108,13 +112,19 @@ def check_base_url(base_url: str, *, allow_http: bool) -> str:
 
 def resolve_token(token: str | None) -> Token:
     value = token if token is not None else os.environ.get("DTMF_TOKEN")
-    if not value:
+    if value is None or value == "":
         raise ConfigurationError(
             "no API token: pass Client(token=...) or set the DTMF_TOKEN environment variable "
             "(create a token in your account on dtmf.io)"
         )
-    if any(ch.isspace() for ch in value) or not value.isprintable():
-        raise ConfigurationError("the API token must be a single printable word (check for spaces)")
+    if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ConfigurationError(f"the API token must be a str, got {type(value).__name__}")
+    # An HTTP header value is ASCII; a non-ASCII token would fail at every call with a
+    # UnicodeEncodeError that carries the token in its args.
+    if not value.isascii() or any(ch.isspace() for ch in value) or not value.isprintable():
+        raise ConfigurationError(
+            "the API token must be a single printable ASCII word (check for spaces)"
+        )
     return Token(value)
 
 
@@ -376,7 +386,7 @@ def server_message(response: httpx.Response) -> str | None:
     """The service's own explanation of an error, when its body carries one."""
     try:
         body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     if isinstance(body, dict):
         for key in ("message", "error", "detail"):
@@ -452,10 +462,15 @@ def parse_result(
                 f"the body does not have the expected shape ({exc.error_count()} problems; "
                 f"first: {where}: {first['msg']})"
             )
+        text = f"{call}: HTTP {response.status_code}, but {problem}"
+        may_have_succeeded = operation.retry is Retry.NEVER_TWICE
+        if may_have_succeeded:
+            # The service answered with a success: whatever it made, it made.
+            text += ". " + _how_to_check(operation, wire)
         error = APIResponseValidationError(
-            f"{call}: HTTP {response.status_code}, but {problem}",
+            text,
             operation=operation.name,
             response=response,
-            may_have_succeeded=operation.retry is Retry.NEVER_TWICE,
+            may_have_succeeded=may_have_succeeded,
         )
         raise error from exc

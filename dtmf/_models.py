@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._client import AsyncClient, Client
+    from ._waiting import MessageMatch, MessageMatcher
 
 __all__ = [
     "Account",
@@ -272,6 +273,24 @@ class Number(Bindable, BaseNumber):
         """Send an SMS from this number to `to` (E.164)."""
         self._client().messages.send(self.e164, to, content)
 
+    def wait_for_message(
+        self,
+        *,
+        timeout: float = 60.0,
+        match: MessageMatcher | None = None,
+        since: datetime | None = None,
+    ) -> MessageMatch:
+        """Wait for a new inbound SMS to this number and return it.
+
+        `match` picks the message: a substring of its content, a compiled regex (its
+        first group becomes `.code`) or a predicate on the `Message`. Only messages
+        that arrive after the call count (or, with `since`, are timestamped later);
+        raises `MessageTimeoutError` after `timeout` seconds.
+        """
+        from ._waiting import wait_for_message
+
+        return wait_for_message(self, timeout=timeout, match=match, since=since)
+
 
 class AsyncNumber(Bindable, BaseNumber):
     """A rented number returned by an `AsyncClient`; its actions are coroutines."""
@@ -303,6 +322,18 @@ class AsyncNumber(Bindable, BaseNumber):
     async def send_sms(self, to: str, content: str) -> None:
         """Send an SMS from this number to `to` (E.164)."""
         await self._client().messages.send(self.e164, to, content)
+
+    async def wait_for_message(
+        self,
+        *,
+        timeout: float = 60.0,
+        match: MessageMatcher | None = None,
+        since: datetime | None = None,
+    ) -> MessageMatch:
+        """`Number.wait_for_message()` for async code (asyncio or trio)."""
+        from ._waiting import async_wait_for_message
+
+        return await async_wait_for_message(self, timeout=timeout, match=match, since=since)
 
 
 class Group(Bindable, BaseGroup):

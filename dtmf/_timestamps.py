@@ -8,12 +8,16 @@ fallback for anything else, loaded only when such a timestamp is met.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import BeforeValidator
 
 __all__ = ["OptionalTimestamp", "as_utc", "parse_timestamp"]
+
+
+_YEAR = re.compile(r"\d{4}")
 
 
 def as_utc(value: datetime) -> datetime:
@@ -38,6 +42,11 @@ def parse_timestamp(value: datetime | str | None) -> datetime | None:
         return as_utc(datetime.fromisoformat(value))
     except ValueError:
         from dateutil.parser import parse
+
+        # dateutil fills what a string lacks from today's date ('1' becomes the 1st of
+        # this month): only a string that names a year is a timestamp.
+        if not _YEAR.search(value):
+            raise ValueError(f"{value!r} is not a timestamp") from None
 
         try:
             return as_utc(parse(value))

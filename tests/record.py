@@ -43,9 +43,8 @@ def main() -> int:
     with _service() as (token, base_url):
         with tape.use_cassette("client_tour.yaml"), dtmf.Client(token, base_url=base_url) as client:
             run_sync(client)
-        with tape.use_cassette("compat_tour.yaml"):
-            with dtmf.DTMF(token, base_url=base_url) as old:
-                run_compat(old)
+        with tape.use_cassette("compat_tour.yaml"), dtmf.DTMF(token, base_url=base_url) as old:
+            run_compat(old)
 
         async def record_async() -> None:
             async with dtmf.AsyncClient(token, base_url=base_url) as client:

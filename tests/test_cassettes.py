@@ -76,7 +76,8 @@ def _check_typed(seen: dict[str, Any], number_class: type[Any], group_class: typ
     assert isinstance(seen["account"].balance, int)
     assert all(isinstance(a, dtmf.Address) for a in seen["addresses"])
     assert seen["new_address"].address.startswith(("1", "3", "bc1"))
-    assert seen["mobile"] and all(isinstance(g, group_class) for g in seen["mobile"])
+    assert seen["mobile"]
+    assert all(isinstance(g, group_class) for g in seen["mobile"])
     assert {g.type for g in seen["mobile"]} == {"mobile"}
     assert {g.type for g in seen["local"]} == {"local"}
     rented = seen["rented"]
@@ -87,7 +88,8 @@ def _check_typed(seen: dict[str, Any], number_class: type[Any], group_class: typ
     sent = [m for m in number.messages if m.content == "Hello from dtmf-io"]
     assert len(sent) == 1
     assert sent[0].to == FRIEND
-    assert sent[0].timestamp is not None and sent[0].timestamp.tzinfo == timezone.utc
+    assert sent[0].timestamp is not None
+    assert sent[0].timestamp.tzinfo == timezone.utc
     for step in ("forward", "sent", "no_action", "ended"):
         assert seen[step] is None
     assert seen["account_after"].balance < seen["account"].balance
@@ -108,7 +110,8 @@ def test_compat_replays_the_tour_with_documented_shapes() -> None:
     [sent] = [m for m in seen["number"]["messages"] if m["content"] == "Hello from dtmf-io"]
     assert sent["from"] == seen["rented"]["e164"]
     assert sent["to"] == FRIEND
-    assert isinstance(sent["timestamp"], str) and len(sent["timestamp"]) == 26  # documented form
+    assert isinstance(sent["timestamp"], str)
+    assert len(sent["timestamp"]) == 26
     for step in ("forward", "sent", "no_action", "ended"):
         assert seen[step] is True
 

@@ -55,7 +55,13 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("name", sorted(MISTAKES))
 def test_mypy_flags(mistake_files: dict[str, Path], name: str) -> None:
     result = _run(
-        [str(BIN / "mypy"), "--strict", "--no-incremental", "--config-file=", str(mistake_files[name])]
+        [
+            str(BIN / "mypy"),
+            "--strict",
+            "--no-incremental",
+            "--config-file=",
+            str(mistake_files[name]),
+        ]
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{name}.py" in result.stdout

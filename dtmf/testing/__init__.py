@@ -1,1 +1,272 @@
-"""Placeholder: the reference server."""
+"""A reference server ("emulator") of the DTMF.io API, for tests and demos.
+
+It keeps accounts, deposit addresses, rentals and messages in memory, bills
+rentals against a clock the test controls, delivers inbound SMS to webhooks over
+real HTTP, and can be told to fail in chosen ways. It implements the wire
+contract in `dtmf._contract`, validating requests with the SDK's own checks.
+
+In-process, without sockets::
+
+    with Emulator(seed=1) as emu:
+        emu.add_account("token", balance=1_000_000)
+        with emu.client("token") as client:
+            number = client.numbers.rent("gb-mobile")
+        emu.clock.advance(minutes=5)
+
+On a port (`python -m dtmf.testing --port 8765` does the same from a shell)::
+
+    with emu.serve(port=0) as base_url:
+        ...  # http://127.0.0.1:<port>/api/v1
+
+The pytest plugin provides `dtmf_emulator` and `dtmf_client` fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .._client import AsyncClient, Client
+from .._validate import MAX_SMS_LENGTH, check_e164, render_sms
+from ._app import (
+    ASGIApp,
+    AsyncTransport,
+    Reply,
+    RequestRecord,
+    Server,
+    SyncTransport,
+    serve_in_thread,
+)
+from ._faults import Fault, Faults
+from ._state import Clock, State
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AccountHandle", "Clock", "Emulator", "Fault", "Faults", "WebhookDelivery"]
+
+IN_PROCESS_BASE_URL = "http://emulator.localhost/api/v1"
+WEBHOOK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook call made for an inbound SMS: what was answered, and the reply sent."""
+
+    url: str
+    message_id: int
+    status: int | None
+    error: str | None
+    reply: str | None
+    """The reply SMS content sent back to the sender, or None when none was sent."""
+
+
+class AccountHandle:
+    """An emulated account, for a test to inspect and fund."""
+
+    def __init__(self, state: State, token: str) -> None:
+        self._state = state
+        self.token = token
+
+    @property
+    def balance(self) -> int:
+        """The balance in satoshis, with rentals billed up to now."""
+        return self._state.balance(self.token)
+
+    def credit(self, satoshis: int) -> int:
+        """Add funds (as a Bitcoin deposit would); returns the new balance."""
+        return self._state.credit(self.token, satoshis)
+
+    def __repr__(self) -> str:
+        return f"<AccountHandle balance={self.balance}>"
+
+
+class Emulator:
+    """An in-memory DTMF.io service. Deterministic when `seed` is given (and the clock frozen).
+
+    `pool_size` is how many numbers each group can rent out; `clock` defaults to a
+    frozen `Clock` that only `clock.advance()` moves.
+    """
+
+    base_url = IN_PROCESS_BASE_URL
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        pool_size: int = 50,
+        clock: Clock | None = None,
+        webhook_timeout: float = WEBHOOK_TIMEOUT,
+    ) -> None:
+        self.clock: Clock = clock or Clock()
+        self.faults: Faults = Faults()
+        self.requests: list[RequestRecord] = []
+        """Every request seen, in order (including ones a fault dropped)."""
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.webhook_timeout = webhook_timeout
+        self.state: State = State(self.clock, random.Random(seed), pool_size)
+        self.clock.on_advance(self.state.accrue)
+        self.server: Server = Server(self.state, self.faults, self.requests)
+        self.app: ASGIApp = ASGIApp(self.server)
+        """The ASGI application, for uvicorn or any ASGI server."""
+        self._http_clients: list[httpx.Client] = []
+        self._async_http_clients: list[httpx.AsyncClient] = []
+        self._lock = threading.Lock()
+
+    # Accounts ----------------------------------------------------------------
+
+    def add_account(self, token: str, *, balance: int = 0) -> AccountHandle:
+        """Open an account known by `token`, with `balance` satoshis and one deposit address."""
+        self.state.add_account(token, balance)
+        return AccountHandle(self.state, token)
+
+    def account(self, token: str) -> AccountHandle:
+        """The handle of an existing account."""
+        if not self.state.has_account(token):
+            raise KeyError(f"no account with token {token!r}")
+        return AccountHandle(self.state, token)
+
+    # Clients -------------------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Reply:
+        """Answer one request, sans I/O (`path` includes /api/v1; header names lower-case)."""
+        fault = self.server.admit(method, path)
+        return self.server.handle(method, path, query, headers, body, fault)
+
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport that serves requests from this emulator, in-process."""
+        return SyncTransport(self.server)
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """An async httpx transport that serves requests from this emulator, in-process."""
+        return AsyncTransport(self.server)
+
+    def client(self, token: str, **options: Any) -> Client:
+        """A `dtmf.Client` talking to this emulator in-process; `options` go to `Client`.
+
+        Its httpx client belongs to the emulator and is closed by `close()`.
+        """
+        http = httpx.Client(transport=self.transport())
+        with self._lock:
+            self._http_clients.append(http)
+        return Client(token, base_url=self.base_url, http_client=http, **options)
+
+    def async_client(self, token: str, **options: Any) -> AsyncClient:
+        """A `dtmf.AsyncClient` talking to this emulator in-process (asyncio or trio)."""
+        http = httpx.AsyncClient(transport=self.async_transport())
+        with self._lock:
+            self._async_http_clients.append(http)
+        return AsyncClient(token, base_url=self.base_url, http_client=http, **options)
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Generator[str, None, None]:
+        """Serve on a port in a background thread; yields the base URL (`port=0`: a free port)."""
+        with serve_in_thread(self.app, host, port) as base_url:
+            yield base_url
+
+    # Inbound SMS ---------------------------------------------------------------
+
+    def simulate_inbound_sms(self, to: str, sender: str, content: str) -> dict[str, Any]:
+        """Deliver an SMS to rented number `to`, apply its SMS action; returns the stored message.
+
+        A webhook is POSTed to here, blocking (use `asimulate_inbound_sms` when the
+        receiver runs in the caller's event loop).
+        """
+        outcome = self.state.receive_sms(
+            check_e164(to, "to"), check_e164(sender, "sender"), content
+        )
+        if outcome.webhook is not None:
+            payload = self._webhook_payload(outcome.message)
+            with httpx.Client(**self._webhook_options()) as http:
+                try:
+                    response = http.post(outcome.webhook, json=payload)
+                except httpx.HTTPError as exc:
+                    self._record_failure(outcome.webhook, payload, exc)
+                else:
+                    self._handle_answer(outcome.webhook, payload, response)
+        return outcome.message
+
+    async def asimulate_inbound_sms(self, to: str, sender: str, content: str) -> dict[str, Any]:
+        """`simulate_inbound_sms`, calling the webhook with an async client."""
+        outcome = self.state.receive_sms(
+            check_e164(to, "to"), check_e164(sender, "sender"), content
+        )
+        if outcome.webhook is not None:
+            payload = self._webhook_payload(outcome.message)
+            async with httpx.AsyncClient(**self._webhook_options()) as http:
+                try:
+                    response = await http.post(outcome.webhook, json=payload)
+                except httpx.HTTPError as exc:
+                    self._record_failure(outcome.webhook, payload, exc)
+                else:
+                    self._handle_answer(outcome.webhook, payload, response)
+        return outcome.message
+
+    def _webhook_options(self) -> dict[str, Any]:
+        # No proxies from the environment: webhooks in tests point at loopback receivers.
+        return {"timeout": self.webhook_timeout, "follow_redirects": False, "trust_env": False}
+
+    @staticmethod
+    def _webhook_payload(message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": message["id"],
+            "e164": message["to"],
+            "sender": message["from"],
+            "content": message["content"],
+        }
+
+    def _record_failure(self, url: str, payload: dict[str, Any], exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        self._record(WebhookDelivery(url, payload["id"], None, error, None))
+
+    def _handle_answer(self, url: str, payload: dict[str, Any], response: httpx.Response) -> None:
+        reply = None
+        if response.is_success:
+            text = render_sms(response.text)[:MAX_SMS_LENGTH]
+            if text.strip() and self.state.reply(payload["e164"], payload["sender"], text):
+                reply = text
+        self._record(WebhookDelivery(url, payload["id"], response.status_code, None, reply))
+
+    def _record(self, delivery: WebhookDelivery) -> None:
+        with self._lock:
+            self.webhook_deliveries.append(delivery)
+
+    # Lifecycle -----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the httpx clients made by `client()` (idempotent).
+
+        The async ones hold nothing but an in-process transport; `aclose()` closes them too.
+        """
+        with self._lock:
+            clients, self._http_clients = self._http_clients, []
+        for http in clients:
+            http.close()
+
+    async def aclose(self) -> None:
+        """Close every httpx client made by `client()` and `async_client()`."""
+        self.close()
+        with self._lock:
+            clients, self._async_http_clients = self._async_http_clients, []
+        for http in clients:
+            await http.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

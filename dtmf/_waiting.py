@@ -1,0 +1,243 @@
+"""Waiting for an inbound SMS on a rented number (a one-time code, a reply).
+
+`wait_for_message()` polls the number until a new inbound message matches, or
+raises `MessageTimeoutError`. The decisions (which messages are new, which match,
+how long to sleep) live once in `_Watch`, which does no I/O; the sync and async
+functions only differ in how they refresh the number and sleep.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, TypeAlias
+
+import anyio
+
+from ._errors import InvalidParameterError, MessageTimeoutError
+from ._models import Message
+from ._timestamps import as_utc
+
+if TYPE_CHECKING:
+    from ._models import AsyncNumber, Number
+
+__all__ = ["MessageMatch", "MessageMatcher", "async_wait_for_message", "wait_for_message"]
+
+MessageMatcher: TypeAlias = str | re.Pattern[str] | Callable[[Message], bool]
+"""What a wanted message looks like: a substring of its content, a compiled regex
+searched in its content, or a predicate on the `Message`."""
+
+# Polling backoff: quick at first (codes often arrive within seconds), then gentler
+# on the service (and the rate limit) during a long wait.
+FIRST_DELAY = 0.5
+BACKOFF = 1.5
+MAX_DELAY = 5.0
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class MessageMatch:
+    """The message `wait_for_message()` found, with what the matcher captured.
+
+    `match` is the regex match when the matcher was a compiled pattern; `code` is
+    its first captured group (or the whole match when the pattern has no group),
+    so ``re.compile(r"code is (\\d+)")`` gives the code without running the regex
+    again. Both are None for a substring or predicate matcher.
+    """
+
+    message: Message
+    match: re.Match[str] | None = None
+
+    @property
+    def code(self) -> str | None:
+        """The first captured group of a regex match, else the whole match, else None."""
+        if self.match is None:
+            return None
+        if self.match.re.groups and self.match.group(1) is not None:
+            return self.match.group(1)
+        return self.match.group(0)
+
+
+# How a message is recognised from one poll to the next. The id when the service
+# gives one; otherwise everything it sent about the message.
+_Identity: TypeAlias = int | tuple[object, ...]
+
+
+def _identity(message: Message) -> _Identity:
+    if message.id is not None:
+        return message.id
+    return (
+        message.from_,
+        message.to,
+        message.other_number,
+        message.inbound,
+        message.content,
+        message.timestamp_on_wire,
+    )
+
+
+def _occurrences(messages: Iterable[Message]) -> Iterable[tuple[Message, _Identity, int]]:
+    # Two identical messages without id or timestamp (the same code sent twice) have
+    # the same identity; counting occurrences keeps the second one distinguishable.
+    seen: Counter[_Identity] = Counter()
+    for message in messages:
+        identity = _identity(message)
+        yield message, identity, seen[identity]
+        seen[identity] += 1
+
+
+def _describe(match: MessageMatcher | None) -> str:
+    if match is None:
+        return ""
+    if isinstance(match, str):
+        return f" containing {match!r}"
+    if isinstance(match, re.Pattern):
+        return f" matching {match.pattern!r}"
+    name = getattr(match, "__qualname__", None) or repr(match)
+    return f" accepted by {name}"
+
+
+class _Watch:
+    """The polling decisions of one wait, without I/O.
+
+    The first poll records which messages already exist: those are never returned
+    when `since` is None, so neither an old message nor a clock difference between
+    this machine and the service can produce a false match. With an explicit
+    `since`, a message counts when its timestamp is later (or, when it has none,
+    when it appeared after the first poll).
+    """
+
+    def __init__(
+        self, e164: str, timeout: float, match: MessageMatcher | None, since: datetime | None
+    ) -> None:
+        if timeout < 0:
+            raise InvalidParameterError("timeout", f"must be >= 0 seconds, got {timeout!r}")
+        if not (match is None or isinstance(match, (str, re.Pattern)) or callable(match)):
+            raise InvalidParameterError(
+                "match", "expected a substring, a compiled re.Pattern or a predicate"
+            )
+        self.e164 = e164
+        self.timeout = timeout
+        self.match = match
+        self.since = None if since is None else as_utc(since)
+        self.deadline = time.monotonic() + timeout
+        self.delay = FIRST_DELAY
+        self.baseline: Counter[_Identity] | None = None
+        self.rejected = 0  # new inbound messages the matcher turned down, for the error
+
+    def check(self, messages: list[Message]) -> MessageMatch | None:
+        """The first new inbound message that matches, from one poll's messages."""
+        if self.baseline is None:
+            self.baseline = Counter(_identity(m) for m in messages)
+            if self.since is None:
+                return None
+        new = [
+            message
+            for message, identity, nth in _occurrences(messages)
+            if message.is_inbound_to(self.e164) and self._is_new(message, identity, nth)
+        ]
+        # Oldest first, whatever order the service lists them in.
+        if all(m.timestamp is not None for m in new):
+            new.sort(key=lambda m: m.timestamp or _EPOCH)
+        rejected = 0
+        for message in new:
+            found = self._try(message)
+            if found is not None:
+                return found
+            rejected += 1
+        self.rejected = rejected
+        return None
+
+    def _is_new(self, message: Message, identity: _Identity, nth: int) -> bool:
+        assert self.baseline is not None
+        if self.since is not None and message.timestamp is not None:
+            return message.timestamp > self.since
+        return nth >= self.baseline[identity]
+
+    def _try(self, message: Message) -> MessageMatch | None:
+        match = self.match
+        if match is None:
+            return MessageMatch(message)
+        if isinstance(match, str):
+            return MessageMatch(message) if match in message.content else None
+        if isinstance(match, re.Pattern):
+            found = match.search(message.content)
+            return MessageMatch(message, found) if found is not None else None
+        return MessageMatch(message) if match(message) else None
+
+    def next_delay(self) -> float | None:
+        """Seconds to sleep before the next poll, or None when the wait is over.
+
+        The last sleep ends at the deadline, so one final poll happens there.
+        """
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        delay = min(self.delay, remaining)
+        self.delay = min(self.delay * BACKOFF, MAX_DELAY)
+        return delay
+
+    def timed_out(self) -> MessageTimeoutError:
+        """The error for a wait that found nothing."""
+        seen = ""
+        if self.rejected:
+            seen = f" ({self.rejected} new inbound message(s) arrived but did not match)"
+        return MessageTimeoutError(
+            f"no new inbound SMS to {self.e164}{_describe(self.match)} "
+            f"within {self.timeout:g} s{seen}"
+        )
+
+
+def wait_for_message(
+    number: Number,
+    *,
+    timeout: float = 60.0,
+    match: MessageMatcher | None = None,
+    since: datetime | None = None,
+) -> MessageMatch:
+    """Wait for a new inbound SMS to `number` and return it.
+
+    `match` picks the wanted message: a substring of the content, a compiled
+    regex (its first group becomes `.code`) or a predicate. Messages count when
+    they arrive after this call (or, with `since`, are timestamped after it);
+    outbound messages never count. Polls with backoff (0.5 s, x1.5, at most 5 s)
+    and raises `MessageTimeoutError` after `timeout` seconds.
+
+    Call it before triggering the SMS you expect, or pass `since`: a message that
+    arrived before the call is old.
+    """
+    watch = _Watch(number.e164, timeout, match, since)
+    while True:
+        found = watch.check(number.refresh().messages)
+        if found is not None:
+            return found
+        delay = watch.next_delay()
+        if delay is None:
+            raise watch.timed_out()
+        time.sleep(delay)
+
+
+async def async_wait_for_message(
+    number: AsyncNumber,
+    *,
+    # The same signature as the sync function; the timeout error says what was awaited,
+    # which a bare anyio.fail_after around the call could not.
+    timeout: float = 60.0,  # noqa: ASYNC109
+    match: MessageMatcher | None = None,
+    since: datetime | None = None,
+) -> MessageMatch:
+    """`wait_for_message()` for an `AsyncNumber`; works under asyncio and trio."""
+    watch = _Watch(number.e164, timeout, match, since)
+    while True:
+        found = watch.check((await number.refresh()).messages)
+        if found is not None:
+            return found
+        delay = watch.next_delay()
+        if delay is None:
+            raise watch.timed_out()
+        await anyio.sleep(delay)

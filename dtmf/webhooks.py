@@ -1,0 +1,479 @@
+"""Receiving inbound SMS on your own server: the other end of the 'webhook' SMS action.
+
+The service POSTs ``{"id": 1234, "e164": "+1234567890", "sender": "+1234",
+"content": "SMS text"}`` to the number's webhook URL. A 2xx answer with a
+non-empty body is sent back to the sender as an SMS (rendered to ASCII, cut to
+160 characters); any other answer sends nothing.
+
+Write a handler that takes an `InboundSMS` and returns the reply (or None) and
+serve it with any ASGI or WSGI server::
+
+    from dtmf import webhooks
+
+    def on_sms(sms: dtmf.InboundSMS) -> str | None:
+        return f"Thanks, got {sms.content!r}"
+
+    app = webhooks.asgi_app(on_sms, secret=os.environ["HOOK_SECRET"])  # uvicorn mod:app
+    number.set_sms_action("webhook", f"https://example.org/hook/{secret}")
+
+The request handling is written once, without I/O (`_Endpoint.exchange`); the
+ASGI and WSGI adapters only read the body, call the handler and send the answer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final, TypeAlias
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from pydantic import ValidationError
+
+from ._errors import DTMFError, InvalidParameterError
+from ._models import InboundSMS
+from ._validate import MAX_SMS_LENGTH, render_sms
+
+__all__ = ["WebhookError", "asgi_app", "parse", "reply_text", "wsgi_app"]
+
+logger: logging.Logger = logging.getLogger("dtmf.webhooks")
+
+Handler: TypeAlias = Callable[[InboundSMS], str | None]
+"""A function that answers an inbound SMS: the reply text, or None for no reply."""
+AnyHandler: TypeAlias = Callable[[InboundSMS], str | Awaitable[str | None] | None]
+"""A `Handler`, or a coroutine function doing the same (ASGI only)."""
+
+# The ASGI and WSGI callables, as loosely as their specifications define them.
+Scope: TypeAlias = MutableMapping[str, Any]
+Receive: TypeAlias = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send: TypeAlias = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+StartResponse: TypeAlias = Callable[..., Any]
+WSGIApp: TypeAlias = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class WebhookError(DTMFError, ValueError):
+    """A webhook body that is not the service's inbound-SMS JSON."""
+
+
+def parse(body: bytes | str | Mapping[str, object]) -> InboundSMS:
+    """The inbound SMS in a webhook body (raw JSON, or JSON already decoded).
+
+    Raises `WebhookError` saying what is wrong (not JSON, a missing or mistyped
+    field) without echoing the body.
+    """
+    try:
+        if isinstance(body, (bytes, str)):
+            if not body.strip():
+                raise WebhookError("webhook body is empty")
+            return InboundSMS.model_validate_json(body)
+        if isinstance(body, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+            return InboundSMS.model_validate(dict(body))
+    except ValidationError as exc:
+        raise WebhookError(_explain(exc)) from exc
+    raise WebhookError(f"expected bytes, str or a mapping, got {type(body).__name__}")
+
+
+def _explain(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    if any(error["type"] == "json_invalid" for error in errors):
+        return f"webhook body is not JSON: {errors[0]['msg']}"
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in errors
+    )
+    return f"webhook body is not an inbound SMS: {problems}"
+
+
+def reply_text(text: str) -> str:
+    """The SMS the service will send for a webhook answer of `text`.
+
+    Rendered to ASCII as the service does (`render_sms`) and cut to 160
+    characters; a WARNING on the "dtmf.webhooks" logger says when and how the text
+    was altered, so a reply that silently lost its end gets noticed.
+    """
+    rendered = render_sms(text)
+    reply = rendered[:MAX_SMS_LENGTH]
+    changes: list[str] = []
+    transliterated = sum(1 for ch in text if not ch.isascii())
+    dropped = sum(1 for ch in text if ch.isascii() and ch < " " and ch != "\n")
+    if transliterated:
+        changes.append(f"transliterated {transliterated} non-ASCII character(s)")
+    if dropped:
+        changes.append(f"dropped {dropped} control character(s)")
+    if len(rendered) > MAX_SMS_LENGTH:
+        changes.append(f"cut from {len(rendered)} to {MAX_SMS_LENGTH} characters")
+    if changes:
+        logger.warning(
+            "webhook reply altered before sending: %s (dtmf.render_sms() previews it)",
+            ", ".join(changes),
+        )
+    return reply
+
+
+# The sans-I/O core.
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP response to send: status, headers, body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _ReadBody:
+    """Step: read the request body, at most `limit` + 1 bytes (`length` if known)."""
+
+    limit: int
+    length: int | None
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    """Step: sleep, then go on."""
+
+    seconds: float
+
+
+# What `exchange` asks its driver for: the body, a sleep, or the handler's outcome
+# for an SMS (its return value, or the exception it raised).
+_Step: TypeAlias = _ReadBody | _Sleep | InboundSMS
+
+
+def _text(status: int, text: str, *headers: tuple[str, str]) -> _Answer:
+    body = text.encode()
+    return _Answer(
+        status,
+        (
+            ("content-type", "text/plain; charset=utf-8"),
+            ("content-length", str(len(body))),
+            *headers,
+        ),
+        body,
+    )
+
+
+_NO_REPLY: Final = _Answer(204, (), b"")
+# Deliberately the same as any unknown path: a wrong secret does not reveal the hook.
+_NOT_FOUND: Final = _text(404, "Not Found")
+_NOT_ALLOWED: Final = _text(405, "Method Not Allowed", ("allow", "POST"))
+_FAILED: Final = _text(500, "Internal Server Error")
+
+# A second delivery of a message still being handled waits for the first answer,
+# polling every _BUSY_POLL seconds, for at most _BUSY_LIMIT seconds.
+_BUSY_POLL = 0.05
+_BUSY_LIMIT = 30.0
+_BUSY: Final = object()
+
+_Key: TypeAlias = tuple[str, int]
+
+
+class _Replies:
+    """The answers to the last `size` messages, by (number, message id): an LRU.
+
+    A key being handled is "pending" so that a concurrent repeat waits rather than
+    calling the handler twice. Locked: WSGI servers call from many threads.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._done: OrderedDict[_Key, _Answer] = OrderedDict()
+        self._pending: set[_Key] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, key: _Key) -> _Answer | object | None:
+        """The cached answer, `_BUSY`, or None: the caller now handles `key`."""
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+            if key in self._pending:
+                return _BUSY
+            if self._size:
+                self._pending.add(key)
+            return None
+
+    def store(self, key: _Key, answer: _Answer) -> None:
+        with self._lock:
+            self._pending.discard(key)
+            if self._size:
+                self._done[key] = answer
+                while len(self._done) > self._size:
+                    self._done.popitem(last=False)
+
+    def release(self, key: _Key) -> None:
+        """Forget a key whose handling failed, so that a retry runs the handler again."""
+        with self._lock:
+            self._pending.discard(key)
+
+
+class _Endpoint:
+    """The webhook's request handling, shared by the ASGI and WSGI adapters."""
+
+    def __init__(self, secret: str | None, secret_param: str, max_body: int, dedupe: int) -> None:
+        if secret is not None and not secret:
+            raise InvalidParameterError("secret", "is empty; use None for no secret")
+        if max_body < 1:
+            raise InvalidParameterError("max_body", f"must be at least 1 byte, got {max_body!r}")
+        if dedupe < 0:
+            raise InvalidParameterError("dedupe", f"must be >= 0, got {dedupe!r}")
+        self._secret = None if secret is None else secret.encode()
+        self._secret_param = secret_param
+        self._max_body = max_body
+        self._too_large = _text(413, f"Request body over {max_body} bytes")
+        self._replies = _Replies(dedupe)
+
+    def _authorised(self, path: str, query: str) -> bool:
+        if self._secret is None:
+            return True
+        candidates = [path.rstrip("/").rpartition("/")[2]]
+        candidates += parse_qs(query, keep_blank_values=True).get(self._secret_param, [])
+        found = False
+        for candidate in candidates:  # no early exit: each comparison takes the same time
+            found |= hmac.compare_digest(candidate.encode("utf-8", "replace"), self._secret)
+        return found
+
+    def exchange(
+        self, method: str, path: str, query: str, content_length: str | None, *, chunked: bool
+    ) -> Generator[_Step, object, _Answer]:
+        """Handle one request; yields the I/O it needs and returns the answer.
+
+        `chunked` says whether a body without Content-Length can be read to its end
+        (always with ASGI; with WSGI only when the server sets wsgi.input_terminated).
+        """
+        if not self._authorised(path, query):
+            return _NOT_FOUND
+        if method != "POST":
+            return _NOT_ALLOWED
+        length: int | None = None
+        if content_length is not None:
+            digits = content_length.strip()
+            if not (digits.isascii() and digits.isdigit()):  # '²' is a digit to isdigit()
+                return _text(400, "Invalid Content-Length")
+            length = int(digits)
+            if length > self._max_body:
+                return self._too_large
+        elif not chunked:
+            return _text(411, "Length Required")
+        body = yield _ReadBody(self._max_body, length)
+        assert isinstance(body, bytes)
+        if len(body) > self._max_body:
+            return self._too_large
+        try:
+            sms = parse(body)
+        except WebhookError as exc:
+            return _text(400, str(exc))
+        key = (sms.e164, sms.id)
+        waited = 0.0
+        while (claim := self._replies.claim(key)) is _BUSY:
+            if waited >= _BUSY_LIMIT:
+                return _text(503, "An earlier delivery of this message is still being handled")
+            yield _Sleep(_BUSY_POLL)
+            waited += _BUSY_POLL
+        if isinstance(claim, _Answer):
+            logger.info("repeated delivery of message %s: answered as before", sms.id)
+            return claim
+        answer = None
+        try:
+            answer = self._answer(sms, (yield sms))
+        finally:
+            # Also runs when the driver abandons the exchange (a cancelled request).
+            if answer is None:
+                self._replies.release(key)
+            else:
+                self._replies.store(key, answer)
+        return answer or _FAILED
+
+    def _answer(self, sms: InboundSMS, outcome: object) -> _Answer | None:
+        """The answer for the handler's outcome; None when the handler failed."""
+        if inspect.iscoroutine(outcome):
+            outcome.close()  # never awaited: close it so Python does not warn
+            outcome = TypeError("the handler returned a coroutine; use asgi_app for async code")
+        elif not (outcome is None or isinstance(outcome, (str, BaseException))):
+            outcome = TypeError(f"the handler returned a {type(outcome).__name__}, not str/None")
+        if isinstance(outcome, BaseException):
+            logger.error("webhook handler failed for message %s", sms.id, exc_info=outcome)
+            return None
+        reply = reply_text(outcome) if outcome else ""
+        return _text(200, reply) if reply else _NO_REPLY
+
+
+# The adapters: I/O only.
+
+
+def asgi_app(
+    handler: AnyHandler,
+    *,
+    secret: str | None = None,
+    secret_param: str = "secret",
+    max_body: int = 64 * 1024,
+    dedupe: int = 1024,
+) -> ASGIApp:
+    """An ASGI application that answers the service's webhook POSTs with `handler`.
+
+    `handler` may be a coroutine function; a plain function runs in a worker
+    thread so it cannot block the event loop. Answers 200 with the reply, 204 when
+    the handler returns None or "", 400 for a malformed body, 405 for other
+    methods, 413 over `max_body` bytes and 500 (logged, details not sent) when the
+    handler raises.
+
+    With `secret`, only requests whose URL ends with ``/<secret>`` or carries
+    ``?<secret_param>=<secret>`` are handled; others get 404. A repeated delivery
+    of one of the last `dedupe` messages gets the first answer again without
+    calling the handler (0 turns that off). ASGI lifespan events are accepted.
+    """
+    endpoint = _Endpoint(secret, secret_param, max_body, dedupe)
+    # A coroutine function, or an object whose __call__ is one.
+    is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        type(handler).__call__
+    )
+
+    async def call(sms: InboundSMS) -> object:
+        try:
+            if is_async:
+                result = handler(sms)
+            else:
+                result = await anyio.to_thread.run_sync(handler, sms)
+            if inspect.isawaitable(result):
+                return await result
+            return result
+        except Exception as exc:
+            return exc
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", [])
+        length = next((v.decode("latin-1") for k, v in headers if k == b"content-length"), None)
+        query: bytes = scope.get("query_string", b"")
+        steps = endpoint.exchange(
+            scope["method"], scope["path"], query.decode("latin-1"), length, chunked=True
+        )
+        outcome: object = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, _ReadBody):
+                    outcome = await _read_asgi(receive, step.limit)
+                elif isinstance(step, _Sleep):
+                    await anyio.sleep(step.seconds)
+                    outcome = None
+                else:
+                    outcome = await call(step)
+        except StopIteration as done:
+            answer: _Answer = done.value
+        finally:
+            steps.close()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [(k.encode(), v.encode()) for k, v in answer.headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.body})
+
+    return app
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    # Nothing to set up; answering keeps servers from warning about a missing lifespan.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_asgi(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:  # counted as it arrives: Content-Length may be absent
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away
+        chunk: bytes = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def wsgi_app(
+    handler: Handler,
+    *,
+    secret: str | None = None,
+    secret_param: str = "secret",
+    max_body: int = 64 * 1024,
+    dedupe: int = 1024,
+) -> WSGIApp:
+    """A WSGI application that answers the service's webhook POSTs with `handler`.
+
+    The same answers and options as `asgi_app`; `handler` is a plain function
+    (it may be called from several threads at once).
+    """
+    endpoint = _Endpoint(secret, secret_param, max_body, dedupe)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # PEP 3333 passes the path as latin-1 text of the raw bytes.
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        steps = endpoint.exchange(
+            environ.get("REQUEST_METHOD", "GET"),
+            path,
+            environ.get("QUERY_STRING", ""),
+            environ.get("CONTENT_LENGTH") or None,
+            chunked=bool(environ.get("wsgi.input_terminated")),
+        )
+        outcome: object = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, _ReadBody):
+                    outcome = _read_wsgi(environ["wsgi.input"], step)
+                elif isinstance(step, _Sleep):
+                    time.sleep(step.seconds)
+                    outcome = None
+                else:
+                    try:
+                        outcome = handler(step)
+                    except Exception as exc:
+                        outcome = exc
+        except StopIteration as done:
+            answer: _Answer = done.value
+        finally:
+            steps.close()
+        status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
+        start_response(status, list(answer.headers))
+        # An empty list, not [b""]: servers then add no Content-Length to a 204.
+        return [answer.body] if answer.body else []
+
+    return app
+
+
+def _read_wsgi(stream: Any, step: _ReadBody) -> bytes:
+    want = step.limit + 1 if step.length is None else min(step.length, step.limit + 1)
+    chunks: list[bytes] = []
+    size = 0
+    while size < want:  # counted as read: a terminated input has no length
+        chunk: bytes = stream.read(min(64 * 1024, want - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
