@@ -49,10 +49,29 @@ from ._state import Clock, State
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AccountHandle", "Clock", "Emulator", "Fault", "Faults", "WebhookDelivery"]
+__all__ = [
+    "AccountHandle",
+    "Clock",
+    "Emulator",
+    "Fault",
+    "Faults",
+    "WebhookDelivery",
+    "serve_asgi",
+]
 
 IN_PROCESS_BASE_URL = "http://emulator.localhost/api/v1"
 WEBHOOK_TIMEOUT = 5.0
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> Generator[str, None, None]:
+    """Serve any ASGI app (e.g. a `dtmf.webhooks.asgi_app` receiver) on a loopback port.
+
+    Runs uvicorn in a background thread; yields the root URL ('http://127.0.0.1:PORT')
+    and stops the server on exit. Needs the `testing` extra (uvicorn).
+    """
+    with serve_in_thread(app, host, port, prefix="") as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -437,7 +437,7 @@ class _HideDrops(logging.Filter):
 _HIDE_DROPS = _HideDrops()
 
 
-def uvicorn_server(app: ASGIApp, host: str, port: int, log_level: str = "warning") -> Any:
+def uvicorn_server(app: Any, host: str, port: int, log_level: str = "warning") -> Any:
     """A `uvicorn.Server` for `app` (imported here: uvicorn is only needed on a port)."""
     import uvicorn
 
@@ -448,16 +448,21 @@ def uvicorn_server(app: ASGIApp, host: str, port: int, log_level: str = "warning
     return uvicorn.Server(config)
 
 
-def bound_base_url(server: Any, host: str) -> str:
+def bound_base_url(server: Any, host: str, prefix: str = API_PREFIX) -> str:
     """The base URL of a started uvicorn server (with the real port when 0 was asked)."""
     port: int = server.servers[0].sockets[0].getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}{API_PREFIX}"
+    return f"http://{shown}:{port}{prefix}"
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: ASGIApp, host: str, port: int) -> Generator[str, None, None]:
-    """Run uvicorn in a background thread; yields the base URL, stops it on exit."""
+def serve_in_thread(
+    app: Any, host: str, port: int, prefix: str = API_PREFIX
+) -> Generator[str, None, None]:
+    """Run `app` (any ASGI app) under uvicorn in a background thread.
+
+    Yields its URL (with `prefix`, the API's path by default) and stops it on exit.
+    """
     server = uvicorn_server(app, host, port)
     thread = threading.Thread(target=server.run, name="dtmf-emulator", daemon=True)
     thread.start()
@@ -469,7 +474,7 @@ def serve_in_thread(app: ASGIApp, host: str, port: int) -> Generator[str, None, 
             raise RuntimeError(f"the emulator could not serve on {host}:{port}")
         time.sleep(0.005)
     try:
-        yield bound_base_url(server, host)
+        yield bound_base_url(server, host, prefix)
     finally:
         server.should_exit = True
         thread.join(10)
