@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import dtmf
@@ -35,7 +35,7 @@ def heading(text: str) -> None:
 
 
 @contextlib.contextmanager
-def connect() -> Iterator[tuple[dtmf.Client, Emulator | None]]:
+def connect() -> Generator[tuple[dtmf.Client, Emulator | None], None, None]:
     """A client of the live service when DTMF_TOKEN is set, else of a reference server."""
     if os.environ.get("DTMF_TOKEN"):
         with dtmf.Client() as client:
@@ -56,7 +56,7 @@ def answer(sms: dtmf.InboundSMS) -> str:
 
 
 @contextlib.contextmanager
-def webhook_receiver(emulator: Emulator | None) -> Iterator[str | None]:
+def webhook_receiver(emulator: Emulator | None) -> Generator[str | None, None, None]:
     """A real HTTP receiver (dtmf.webhooks.asgi_app under uvicorn); yields its public URL."""
     from dtmf import webhooks
     from dtmf.testing import serve_asgi

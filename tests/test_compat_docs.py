@@ -1,0 +1,158 @@
+"""Every documented example of the original client, run through `dtmf.DTMF`.
+
+The service answers with the bodies the original documentation shows (via
+httpx.MockTransport), and each method must return exactly what that
+documentation prints, and raise `ValueError` where it says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import dtmf
+
+DOC_GROUP = {
+    "id": "cz-mobile",
+    "type": "mobile",
+    "name": "Czech Republic",
+    "country_code": "cz",
+    "sms_support": True,
+    "voice_support": False,
+    "setup_cost": 32093,
+    "rental_cost_per_minute": 269,
+    "cost_per_inbound_message": 601,
+    "cost_per_inbound_call_minute": None,
+}
+DOC_MESSAGE = {
+    "from": "+1234567890",
+    "to": "+1234",
+    "content": "abc",
+    "timestamp": "2018-01-01T01:01:02.000000",
+    "success": True,
+    "cost": 1000,
+}
+DOC_NUMBER = {
+    "e164": "+1234567890",
+    "group_id": "us-mobile",
+    "sms": True,
+    "cost_per_minute": 13,
+    "cost_per_inbound_message": 705,
+    "assignment_start": "2018-01-01T01:01:01.000000",
+    "sms_forwarded_to": None,
+    "messages": [DOC_MESSAGE],
+}
+DOC_RENTED = {
+    **DOC_NUMBER,
+    "e164": "+1234567891",
+    "assignment_start": "2018-01-02T01:01:01.000000",
+    "messages": [],
+}
+ADDRESS = {"address": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"}
+
+# What the service sends for each (method, path); None means 204 No Content.
+ANSWERS: dict[tuple[str, str], Any] = {
+    ("GET", "/api/v1/account"): {"balance": 12345},
+    ("GET", "/api/v1/addresses"): [ADDRESS, ADDRESS],
+    ("POST", "/api/v1/addresses"): ADDRESS,
+    ("GET", "/api/v1/groups"): [DOC_GROUP],
+    ("GET", "/api/v1/numbers"): [DOC_NUMBER],
+    ("GET", "/api/v1/number"): DOC_NUMBER,
+    ("POST", "/api/v1/numbers"): DOC_RENTED,
+    ("DELETE", "/api/v1/number"): None,
+    ("PUT", "/api/v1/number/sms_action"): None,
+    ("POST", "/api/v1/message"): None,
+}
+
+
+@pytest.fixture
+def sent() -> list[httpx.Request]:
+    return []
+
+
+@pytest.fixture
+def old(sent: list[httpx.Request]) -> Iterator[dtmf.DTMF]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        body = ANSWERS[(request.method, request.url.path)]
+        if body is None:
+            return httpx.Response(204)
+        status = 201 if request.method == "POST" else 200
+        return httpx.Response(status, json=body)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    with http, dtmf.DTMF("your-token", base_url="https://dtmf.io/api/v1", http_client=http) as d:
+        yield d
+
+
+def test_account(old: dtmf.DTMF) -> None:
+    assert old.account() == {"balance": 12345}
+
+
+def test_addresses(old: dtmf.DTMF) -> None:
+    assert old.addresses() == [ADDRESS, ADDRESS]
+    assert old.new_address() == ADDRESS
+
+
+def test_groups(old: dtmf.DTMF, sent: list[httpx.Request]) -> None:
+    assert old.groups("mobile") == [DOC_GROUP]
+    assert sent[-1].url.params["type"] == "mobile"
+
+
+def test_numbers_and_number(old: dtmf.DTMF, sent: list[httpx.Request]) -> None:
+    assert old.numbers() == [DOC_NUMBER]
+    assert old.number("+1234567890") == DOC_NUMBER
+    assert sent[-1].url.params["e164"] == "+1234567890"
+
+
+def test_start_rental(old: dtmf.DTMF, sent: list[httpx.Request]) -> None:
+    assert old.start_rental("us-mobile") == DOC_RENTED
+    assert json.loads(sent[-1].content) == {"group_id": "us-mobile"}
+
+
+def test_end_rental(old: dtmf.DTMF) -> None:
+    assert old.end_rental("+1234567891") is True
+
+
+@pytest.mark.parametrize(
+    ("action", "destination"),
+    [(None, None), ("forward", "+44123456789"), ("webhook", "https://example.org/webhook")],
+)
+def test_set_sms_action(
+    old: dtmf.DTMF, sent: list[httpx.Request], action: str | None, destination: str | None
+) -> None:
+    assert old.set_sms_action("+1234567890", action, destination) is True  # type: ignore[arg-type]
+    assert json.loads(sent[-1].content) == {"action": action, "destination": destination}
+
+
+def test_send_sms(old: dtmf.DTMF, sent: list[httpx.Request]) -> None:
+    assert old.send_sms("+1234567890", "+1234", "this is the content of the SMS") is True
+    assert json.loads(sent[-1].content) == {
+        "from": "+1234567890",
+        "to": "+1234",
+        "content": "this is the content of the SMS",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("groups", ("landline",)),
+        ("number", ("1234567890",)),
+        ("end_rental", ("+12 34",)),
+        ("set_sms_action", ("+1234567890", "email", "me@example.org")),
+        ("set_sms_action", ("+1234567890", "forward", "https://example.org")),
+        ("set_sms_action", ("+1234567890", "webhook", "+44123456789")),
+        ("send_sms", ("+1234567890", "+1234", "x" * 161)),
+    ],
+)
+def test_documented_value_errors(
+    old: dtmf.DTMF, sent: list[httpx.Request], method: str, args: tuple[Any, ...]
+) -> None:
+    with pytest.raises(ValueError, match=r"\w+: "):
+        getattr(old, method)(*args)
+    assert sent == []
