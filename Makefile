@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# The interpreters of `make test-matrix` (empty: python3.10 / python3.13, else pyenv's).
+PY310 ?=
+PY313 ?=
 
 .PHONY: help demo test lint types pytest bench-smoke record bench faults test-matrix clean
 
@@ -12,6 +15,7 @@ help:
 	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
 	@echo "make bench   the performance benchmark (figures, not pass/fail)"
 	@echo "make faults  the fault-injection matrix as a table"
+	@echo "make test-matrix  the tests on the oldest (3.10) and newest (3.13) dependencies"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -51,8 +55,15 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench --smoke
 
+# Every operation x every fault x both clients x in-process and on a port, as a table.
 faults: $(STAMP)
-	$(BIN)/pytest tests/test_fault_matrix.py -q -s
+	$(BIN)/python -m tests.faultmatrix
+
+# The suite in fresh venvs under .matrix/: Python 3.10 with the lowest declared
+# dependencies, Python 3.13 with the newest. Installs from PyPI: not part of `make test`.
+# The interpreters: PY310 / PY313, else python3.10 / python3.13 on PATH, else pyenv's.
+test-matrix: $(STAMP)
+	PY310="$(PY310)" PY313="$(PY313)" $(BIN)/python -m tests.matrix
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .matrix .mypy_cache .ruff_cache .pytest_cache .hypothesis

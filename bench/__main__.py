@@ -30,6 +30,7 @@ import httpx
 import pydantic
 
 import dtmf
+from dtmf._client import DEFAULT_LIMITS
 from dtmf._contract import get_number
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -210,13 +211,20 @@ def parse_figures(body: bytes, settings: Settings) -> list[Figure]:
     ]
 
 
-def async_figure(server: dict[str, str], settings: Settings, concurrency: int = 300) -> Figure:
+def async_figure(
+    server: dict[str, str],
+    settings: Settings,
+    concurrency: int = 300,
+    raw_limits: httpx.Limits | None = None,
+) -> Figure:
+    """Both clients with their default pools; or raw httpx with `raw_limits`."""
     base, token = server["base_url"], server["token"]
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    pool: dict[str, Any] = {} if raw_limits is None else {"limits": raw_limits}
 
     async def run() -> tuple[float, float]:
         async with (
-            httpx.AsyncClient(headers=headers, timeout=60) as raw,
+            httpx.AsyncClient(headers=headers, timeout=60, **pool) as raw,
             dtmf.AsyncClient(token, base_url=base) as client,
         ):
 
@@ -237,8 +245,10 @@ def async_figure(server: dict[str, str], settings: Settings, concurrency: int = 
             return statistics.median(sdk_rates), statistics.median(raw_rates)
 
     sdk_rate, raw_rate = asyncio.run(run())
+    raw_pool = "httpx's default" if raw_limits is None else raw_limits.max_connections
+    pools = f"pools: {DEFAULT_LIMITS.max_connections} vs {raw_pool}"
     return figure(
-        f"async: {concurrency} concurrent account.get(), req/s",
+        f"async: {concurrency} concurrent account.get(), req/s ({pools})",
         sdk_rate,
         raw_rate,
         "req/s",
@@ -247,7 +257,42 @@ def async_figure(server: dict[str, str], settings: Settings, concurrency: int = 
     )
 
 
+# Resident memory after an import, measured in a fresh interpreter. Not ru_maxrss:
+# on Linux a child's ru_maxrss starts from its parent's high-water mark (it survives
+# fork and exec), so it reported this benchmark's own size for both imports.
+RSS_CODE = """\
+import sys
+import {modules}
+try:
+    with open("/proc/self/status") as status:
+        print(next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")))
+except OSError:  # not Linux: the peak, which is after the import here
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(peak // 1024 if sys.platform == "darwin" else peak)
+"""
+
+
+def resident_kb(modules: str) -> int:
+    """Median resident set (KB) of fresh interpreters after `import <modules>`."""
+    code = RSS_CODE.format(modules=modules)
+    samples = [
+        int(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
+    return int(statistics.median(samples))
+
+
 def import_figures(settings: Settings) -> list[Figure]:
+    # Compile the bytecode first, as any installed package has it: with
+    # PYTHONDONTWRITEBYTECODE set, dtmf's own modules would be compiled at every import.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", "import dtmf, httpx, pydantic"], check=True, env=env)
+
     def wall(code: str) -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True)
@@ -261,18 +306,7 @@ def import_figures(settings: Settings) -> list[Figure]:
     start = statistics.median(samples["none"])
     sdk = (statistics.median(samples["sdk"]) - start) * 1000
     deps = (statistics.median(samples["deps"]) - start) * 1000
-    rss = "import dtmf, resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    rss_deps = rss.replace("import dtmf", "import httpx, pydantic")
-    sdk_kb = int(
-        subprocess.run(
-            [sys.executable, "-c", rss], capture_output=True, text=True, check=True
-        ).stdout
-    )
-    deps_kb = int(
-        subprocess.run(
-            [sys.executable, "-c", rss_deps], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    sdk_kb, deps_kb = resident_kb("dtmf"), resident_kb("httpx, pydantic")
     return [
         figure("import dtmf vs import httpx, pydantic (ms)", sdk, deps, "ms", 1.20, False),
         figure(
@@ -297,6 +331,7 @@ def machine() -> dict[str, str]:
         "httpx": httpx.__version__,
         "pydantic": pydantic.VERSION,
         "dtmf-io": dtmf.__version__,
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "platform": platform.platform(),
     }
 
@@ -326,7 +361,10 @@ def main() -> int:
     settings = SMOKE if args.smoke else FULL
     with served() as server:
         figures = sync_figures(server, settings)
-        figures.append(async_figure(server, settings, concurrency=30 if args.smoke else 300))
+        concurrency = 30 if args.smoke else 300
+        figures.append(async_figure(server, settings, concurrency))
+        # The same with equal pools: what the SDK's own per-call work costs.
+        figures.append(async_figure(server, settings, concurrency, raw_limits=DEFAULT_LIMITS))
     figures.extend(import_figures(settings))
     info = machine()
     print(table(figures, info))

@@ -13,6 +13,9 @@ methods in `_resources.py`, the models in `_models.py`, the errors in
 and the reference server in `dtmf.testing`.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from . import _logging
 from ._client import AsyncClient, Client
 from ._errors import (
     APIConnectionError,
@@ -35,26 +38,31 @@ from ._errors import (
     RateLimitError,
     UnboundModelError,
     UnexpectedRedirectError,
-)
-from ._models import (
-    Account,
-    Address,
-    AsyncGroup,
-    AsyncNumber,
-    BaseGroup,
-    BaseNumber,
-    Call,
-    Group,
-    InboundSMS,
-    Message,
-    Number,
-    SmsAction,
+    WebhookError,
 )
 from ._validate import GroupType, SmsActionName, render_sms
 from ._version import __version__
-from ._waiting import MessageMatch, MessageMatcher
 from .compat import DTMF
-from .webhooks import WebhookError
+
+_logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
+
+if TYPE_CHECKING:
+    from . import webhooks as webhooks
+    from ._models import (
+        Account,
+        Address,
+        AsyncGroup,
+        AsyncNumber,
+        BaseGroup,
+        BaseNumber,
+        Call,
+        Group,
+        InboundSMS,
+        Message,
+        Number,
+        SmsAction,
+    )
+    from ._waiting import MessageMatch, MessageMatcher
 
 __all__ = [
     "DTMF",
@@ -100,3 +108,46 @@ __all__ = [
     "__version__",
     "render_sms",
 ]
+
+
+# Loaded on first use, so that `import dtmf` does not load pydantic's model machinery
+# (nor anyio, nor the webhook receiver): `dtmf.Number` and `from dtmf import Number`
+# work as if they were imported here.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Account",
+            "Address",
+            "AsyncGroup",
+            "AsyncNumber",
+            "BaseGroup",
+            "BaseNumber",
+            "Call",
+            "Group",
+            "InboundSMS",
+            "Message",
+            "Number",
+            "SmsAction",
+        ),
+        "._models",
+    ),
+    "MessageMatch": "._waiting",
+    "MessageMatcher": "._waiting",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "webhooks":
+        return importlib.import_module(".webhooks", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later reads are plain attribute lookups
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, "webhooks"})

@@ -21,18 +21,9 @@ import enum
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, ParamSpec, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from pydantic import TypeAdapter
-
-from ._models import (
-    Account,
-    Address,
-    AsyncGroup,
-    AsyncNumber,
-    Group,
-    Number,
-)
 from ._validate import (
     GroupType,
     SmsActionName,
@@ -44,6 +35,11 @@ from ._validate import (
 )
 
 __all__ = ["OPERATIONS", "Operation", "Retry", "Shape", "WireFields"]
+
+if TYPE_CHECKING:
+    # At run time the models are loaded with the first parser that needs them
+    # (see `_models_loaded`): pydantic's model machinery stays out of `import dtmf`.
+    from ._models import Account, Address, AsyncGroup, AsyncNumber, Group, Number
 
 P = ParamSpec("P")
 S = TypeVar("S")
@@ -66,38 +62,74 @@ class Retry(enum.Enum):
     """Paid or creating writes: retried only when the service provably did not act."""
 
 
-@dataclass(frozen=True)
 class Shape(Generic[S, A]):
     """What a successful response holds, and how to read it for each kind of client.
 
     `parse_sync` and `parse_async` turn the body into the result a `Client` or an
-    `AsyncClient` returns; their models differ only in how their actions run.
+    `AsyncClient` returns; their models differ only in how their actions run. Each
+    parser is built on first use, once (building one costs milliseconds: doing it
+    for every operation would slow `import dtmf`); afterwards reading it is a
+    plain attribute lookup.
     """
 
-    parse_sync: Callable[[bytes], S]
-    parse_async: Callable[[bytes], A]
-    has_body: bool = True
+    def __init__(
+        self,
+        make_sync: Callable[[], Callable[[bytes], S]],
+        make_async: Callable[[], Callable[[bytes], A]],
+        has_body: bool = True,
+    ) -> None:
+        self._make_sync = make_sync
+        self._make_async = make_async
+        self.has_body = has_body
+
+    @cached_property
+    def parse_sync(self) -> Callable[[bytes], S]:
+        """The body as a `Client`'s result."""
+        return self._make_sync()
+
+    @cached_property
+    def parse_async(self) -> Callable[[bytes], A]:
+        """The body as an `AsyncClient`'s result."""
+        return self._make_async()
 
 
 def _nothing(content: bytes) -> None:
     return None
 
 
-NO_CONTENT: Shape[None, None] = Shape(_nothing, _nothing, has_body=False)
+def _no_parser() -> Callable[[bytes], None]:
+    return _nothing
 
 
-def one(sync_model: type[M], async_model: type[AM]) -> Shape[M, AM]:
-    """A response holding one object."""
-    sync_adapter = TypeAdapter(sync_model)
-    async_adapter = TypeAdapter(async_model)
-    return Shape(sync_adapter.validate_json, async_adapter.validate_json)
+NO_CONTENT: Shape[None, None] = Shape(_no_parser, _no_parser, has_body=False)
 
 
-def many(sync_model: type[M], async_model: type[AM]) -> Shape[list[M], list[AM]]:
-    """A response holding a JSON array of objects."""
-    sync_adapter = TypeAdapter(list[sync_model])  # type: ignore[valid-type]
-    async_adapter = TypeAdapter(list[async_model])  # type: ignore[valid-type]
-    return Shape(sync_adapter.validate_json, async_adapter.validate_json)
+def _models_loaded() -> None:
+    """Load the models into this module's namespace, for the lambdas in the table below."""
+    if "Number" not in globals():
+        from . import _models  # pyright: ignore[reportPrivateUsage]
+
+        globals().update({name: getattr(_models, name) for name in _models.__all__})
+
+
+def _adapter(model: Callable[[], Any], as_list: bool) -> Callable[[bytes], Any]:
+    from pydantic import TypeAdapter
+
+    _models_loaded()
+    resolved = model()
+    return TypeAdapter(list[resolved] if as_list else resolved).validate_json  # type: ignore[valid-type]
+
+
+def one(sync_model: Callable[[], type[M]], async_model: Callable[[], type[AM]]) -> Shape[M, AM]:
+    """A response holding one object (models named lazily: `lambda: Number`)."""
+    return Shape(lambda: _adapter(sync_model, False), lambda: _adapter(async_model, False))
+
+
+def many(
+    sync_model: Callable[[], type[M]], async_model: Callable[[], type[AM]]
+) -> Shape[list[M], list[AM]]:
+    """A response holding a JSON array of objects (models named lazily)."""
+    return Shape(lambda: _adapter(sync_model, True), lambda: _adapter(async_model, True))
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,13 +231,21 @@ def operation(
     return declare
 
 
-@operation("account.get", "GET", "/account", result=one(Account, Account), retry=Retry.READ)
+@operation(
+    "account.get", "GET", "/account", result=one(lambda: Account, lambda: Account), retry=Retry.READ
+)
 def get_account() -> WireFields:
     """Get your account: its balance in satoshis."""
     return {}
 
 
-@operation("addresses.list", "GET", "/addresses", result=many(Address, Address), retry=Retry.READ)
+@operation(
+    "addresses.list",
+    "GET",
+    "/addresses",
+    result=many(lambda: Address, lambda: Address),
+    retry=Retry.READ,
+)
 def list_addresses() -> WireFields:
     """List your active Bitcoin deposit addresses."""
     return {}
@@ -215,7 +255,7 @@ def list_addresses() -> WireFields:
     "addresses.create",
     "POST",
     "/addresses",
-    result=one(Address, Address),
+    result=one(lambda: Address, lambda: Address),
     retry=Retry.NEVER_TWICE,
     success_status=201,
 )
@@ -228,7 +268,7 @@ def create_address() -> WireFields:
     "groups.list",
     "GET",
     "/groups",
-    result=many(Group, AsyncGroup),
+    result=many(lambda: Group, lambda: AsyncGroup),
     retry=Retry.READ,
     query=("type",),
 )
@@ -237,7 +277,13 @@ def list_groups(group_type: GroupType) -> WireFields:
     return {"type": check_group_type(group_type)}
 
 
-@operation("numbers.list", "GET", "/numbers", result=many(Number, AsyncNumber), retry=Retry.READ)
+@operation(
+    "numbers.list",
+    "GET",
+    "/numbers",
+    result=many(lambda: Number, lambda: AsyncNumber),
+    retry=Retry.READ,
+)
 def list_numbers() -> WireFields:
     """List the numbers your account rents, with their messages."""
     return {}
@@ -247,7 +293,7 @@ def list_numbers() -> WireFields:
     "numbers.get",
     "GET",
     "/number",
-    result=one(Number, AsyncNumber),
+    result=one(lambda: Number, lambda: AsyncNumber),
     retry=Retry.READ,
     query=("e164",),
 )
@@ -260,7 +306,7 @@ def get_number(e164: str) -> WireFields:
     "numbers.rent",
     "POST",
     "/numbers",
-    result=one(Number, AsyncNumber),
+    result=one(lambda: Number, lambda: AsyncNumber),
     retry=Retry.NEVER_TWICE,
     success_status=201,
     body=("group_id",),

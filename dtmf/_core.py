@@ -213,16 +213,27 @@ def check_retries(value: int) -> int:
     return value
 
 
+# What httpx 0.28 writes for `json=`: compact, UTF-8, no NaN.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def build_request(
     options: ClientOptions, operation: Operation[Any, Any, Any], wire: WireFields
 ) -> httpx.Request:
     params, body = operation.split(wire)
+    content: bytes | None = None
+    headers = options.headers
+    if body is not None:
+        # Serialised here, not by httpx: httpx 0.27 and 0.28 write JSON with different
+        # separators, and the bytes on the wire should not depend on the httpx version.
+        content = _JSON.encode(body).encode()
+        headers = {**headers, "Content-Type": "application/json"}
     return httpx.Request(
         operation.method,
         options.base_url + operation.path,
         params=params,
-        json=body,
-        headers=options.headers,
+        content=content,
+        headers=headers,
     )
 
 

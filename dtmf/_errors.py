@@ -9,6 +9,7 @@ narrowly as they need::
     ├── UnboundModelError                         an action on a model with no client
     ├── ClientClosedError                         a call on a closed client
     ├── MessageTimeoutError                       wait_for_message() gave up
+    ├── WebhookError (also ValueError)            a webhook body that is not an inbound SMS
     └── APIError                                  anything that involved the service
         ├── APIConnectionError                    no usable response
         │   └── APITimeoutError
@@ -50,6 +51,7 @@ __all__ = [
     "RateLimitError",
     "UnboundModelError",
     "UnexpectedRedirectError",
+    "WebhookError",
 ]
 
 # Response bodies are kept on exceptions for debugging; a proxy's error page can be
@@ -84,6 +86,10 @@ class UnboundModelError(DTMFError):
 
 class ClientClosedError(DTMFError):
     """A call was made through a client after `close()`."""
+
+
+class WebhookError(DTMFError, ValueError):
+    """A webhook body that is not the service's inbound-SMS JSON (see `dtmf.webhooks`)."""
 
 
 class MessageTimeoutError(DTMFError):

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, ClassVar, NamedTuple, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, computed_field
 
-from ._errors import UnboundModelError
+from ._binding import Bindable
 from ._timestamps import OptionalTimestamp, parse_timestamp
 from ._validate import SmsActionName
 
@@ -53,7 +53,10 @@ Amount: TypeAlias = Annotated[int, Strict()] | Decimal
 class DTMFModel(BaseModel):
     """Base of every model: unknown fields are kept, not rejected."""
 
-    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow", populate_by_name=True)
+    # Schemas are built on first use, not at import (`import dtmf` stays lean).
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="allow", populate_by_name=True, defer_build=True
+    )
 
 
 class Account(DTMFModel):
@@ -145,38 +148,6 @@ class SmsAction(NamedTuple):
 
 
 _URL = re.compile(r"https?://", re.IGNORECASE)
-
-_ClientT = TypeVar("_ClientT")
-
-
-class Bindable:
-    """Holds the client a model acts through, outside the model's data.
-
-    Each bindable model declares the slot ``_dtmf_client``; it is not a pydantic
-    field or private attribute, so the binding stays out of `model_dump()`,
-    equality, copies and pickles.
-    """
-
-    __slots__ = ()
-
-    def _bound(self, expected: type[_ClientT]) -> _ClientT:
-        client = getattr(self, "_dtmf_client", None)
-        if client is None:
-            raise UnboundModelError(
-                f"this {type(self).__name__} was not returned by a client, so it cannot act; "
-                f"fetch it through a client, or call .bind(client) first"
-            )
-        if not isinstance(client, expected):
-            raise UnboundModelError(f"{type(self).__name__} is bound to a {type(client).__name__}")
-        return client
-
-    def _bind_to(self, client: object, expected: type[object]) -> None:
-        if not isinstance(client, expected):
-            kind = "an AsyncClient" if "Async" in type(self).__name__ else "a Client"
-            raise UnboundModelError(
-                f"a {type(self).__name__} acts through {kind}, not a {type(client).__name__}"
-            )
-        object.__setattr__(self, "_dtmf_client", client)
 
 
 class BaseGroup(DTMFModel):

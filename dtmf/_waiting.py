@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeAlias
 
-import anyio
-
 from ._errors import InvalidParameterError, MessageTimeoutError
 from ._models import Message
 from ._timestamps import as_utc
@@ -227,11 +225,13 @@ async def async_wait_for_message(
     *,
     # The same signature as the sync function; the timeout error says what was awaited,
     # which a bare anyio.fail_after around the call could not.
-    timeout: float = 60.0,  # noqa: ASYNC109
+    timeout: float = 60.0,
     match: MessageMatcher | None = None,
     since: datetime | None = None,
 ) -> MessageMatch:
     """`wait_for_message()` for an `AsyncNumber`; works under asyncio and trio."""
+    import anyio  # loaded by async code only: `import dtmf` stays lean
+
     watch = _Watch(number.e164, timeout, match, since)
     while True:
         found = watch.check((await number.refresh()).messages)

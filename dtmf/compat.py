@@ -24,14 +24,16 @@ Original                                   New API
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from ._client import Client
-from ._models import Account, Address, BaseGroup, BaseNumber, Message
+from ._contract import get_number, list_numbers, rent_number
 from ._validate import GroupType, SmsActionName
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from ._models import Account, Address, BaseGroup, BaseNumber, Message
 
 __all__ = [
     "DTMF",
@@ -134,6 +136,27 @@ def _number(number: BaseNumber) -> NumberDict:
     }
 
 
+def _parse_number(content: bytes) -> NumberDict:
+    """A number's body as its documented dict."""
+    from . import _compat_wire  # builds its validators on first use
+
+    fast = _compat_wire.number(content)
+    if fast is None:
+        # Not the documented dialect, or not valid: the models give the dict, or the error.
+        return _number(get_number.result.parse_sync(content))
+    return cast("NumberDict", fast)
+
+
+def _parse_numbers(content: bytes) -> list[NumberDict]:
+    """A list of numbers' body as their documented dicts."""
+    from . import _compat_wire
+
+    fast = _compat_wire.numbers(content)
+    if fast is None:
+        return [_number(n) for n in list_numbers.result.parse_sync(content)]
+    return cast("list[NumberDict]", fast)
+
+
 def _group(group: BaseGroup) -> GroupDict:
     return {
         "id": group.id,
@@ -191,18 +214,25 @@ class DTMF:
 
     def numbers(self) -> list[NumberDict]:
         """Gets all phone numbers currently rented by your account."""
-        return [_number(n) for n in self.client.numbers.list()]
+        # Numbers carry their messages: validated straight into dicts (see _compat_wire.py).
+        wire = list_numbers.signature()
+        numbers: list[NumberDict] = self.client._call(list_numbers, wire, _parse_numbers)  # pyright: ignore[reportPrivateUsage]
+        return numbers
 
     def number(self, e164: str) -> NumberDict:
         """Gets a specific phone number that is currently rented by your account.
 
         Raises ValueError if the parameter is not in E.164 format.
         """
-        return _number(self.client.numbers.get(e164))
+        wire = get_number.signature(e164)
+        number: NumberDict = self.client._call(get_number, wire, _parse_number)  # pyright: ignore[reportPrivateUsage]
+        return number
 
     def start_rental(self, group_id: str) -> NumberDict:
         """Rents a new number from a specified phone number group."""
-        return _number(self.client.numbers.rent(group_id))
+        wire = rent_number.signature(group_id)
+        number: NumberDict = self.client._call(rent_number, wire, _parse_number)  # pyright: ignore[reportPrivateUsage]
+        return number
 
     def end_rental(self, e164: str) -> Literal[True]:
         """Ends the rental of a specified phone number.

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs
 import anyio.to_thread
 from pydantic import ValidationError
 
-from ._errors import DTMFError, InvalidParameterError
+from ._errors import InvalidParameterError, WebhookError
 from ._models import InboundSMS
 from ._validate import MAX_SMS_LENGTH, render_sms
 
@@ -57,10 +57,6 @@ Send: TypeAlias = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 StartResponse: TypeAlias = Callable[..., Any]
 WSGIApp: TypeAlias = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-class WebhookError(DTMFError, ValueError):
-    """A webhook body that is not the service's inbound-SMS JSON."""
 
 
 def parse(body: bytes | str | Mapping[str, object]) -> InboundSMS:

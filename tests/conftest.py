@@ -238,3 +238,21 @@ def elapsed(function: Callable[[], Any]) -> tuple[float, Any]:
     except Exception as exc:
         result = exc
     return time.monotonic() - started, result
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The fault matrix's totals after a run that included it; the whole table with -v."""
+    import sys
+
+    module = sys.modules.get("tests.test_fault_matrix")
+    results = getattr(module, "RESULTS", None)
+    if not results:
+        return
+    from tests import faultmatrix
+
+    terminalreporter.write_sep("-", "fault matrix (make faults prints it alone)")
+    if config.getoption("verbose") > 0:
+        terminalreporter.write_line(faultmatrix.render(results))
+    else:
+        for line in faultmatrix.totals_lines(results):
+            terminalreporter.write_line(line)

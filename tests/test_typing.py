@@ -25,6 +25,12 @@ MISTAKES = {
     "    print((c.numbers.get('+1234567890')).e164)",
     "wrong_argument_type": "client.numbers.get(1234567890)",
     "old_dict_typo": "dtmf.DTMF('t').account()['balanse']",
+    "sync_model_bound_to_async_client": "async def h(c: dtmf.AsyncClient) -> None:\n"
+    "    dtmf.Number(e164='+1234567890').bind(c)",
+    "sync_action_on_async_model": "async def k(c: dtmf.AsyncClient) -> None:\n"
+    "    dtmf.Number.end_rental(await c.numbers.get('+1234567890'))",
+    "webhook_handler_returning_int": "from dtmf import webhooks\n"
+    "webhooks.asgi_app(lambda sms: len(sms.content))",
 }
 
 

@@ -255,13 +255,8 @@ def test_wsgi_body_without_length() -> None:
     app(environ(b"x" * 500, **{"wsgi.input_terminated": True}), start_response)
     app(environ(BODY, CONTENT_LENGTH="12x"), start_response)
     app(environ(BODY, CONTENT_LENGTH="\u00b2"), start_response)
-    assert statuses == [
-        "411 Length Required",
-        "200 OK",
-        "413 Request Entity Too Large",
-        "400 Bad Request",
-        "400 Bad Request",
-    ]
+    # Only the codes: Python 3.13 renamed 413's phrase to "Content Too Large".
+    assert [status.split()[0] for status in statuses] == ["411", "200", "413", "400", "400"]
 
 
 @pytest.mark.parametrize(

@@ -186,10 +186,22 @@ class Emulator:
         return AsyncClient(token, base_url=self.base_url, http_client=http, **options)
 
     @contextlib.contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Generator[str, None, None]:
-        """Serve on a port in a background thread; yields the base URL (`port=0`: a free port)."""
-        with serve_in_thread(self.app, host, port) as base_url:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, control: bool = False
+    ) -> Generator[str, None, None]:
+        """Serve on a port in a background thread; yields the base URL (`port=0`: a free port).
+
+        With `control`, the control API (``POST /_emulator/inbound``, ...; see
+        `dtmf.testing._control`) is served too, for driving it from outside the process.
+        """
+        with serve_in_thread(self.control_app() if control else self.app, host, port) as base_url:
             yield base_url
+
+    def control_app(self) -> ASGIApp:
+        """The ASGI application with the control API mounted under ``/_emulator``."""
+        from ._control import ControlApp
+
+        return ControlApp(self)
 
     # Inbound SMS ---------------------------------------------------------------
 

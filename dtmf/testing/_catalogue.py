@@ -25,8 +25,10 @@ class NumberRange:
     first: int
     last: int
 
-    def numbers(self) -> list[str]:
-        return [f"+{self.prefix}{n:0{self.width}d}" for n in range(self.first, self.last + 1)]
+    def numbers(self, limit: int | None = None) -> list[str]:
+        """Its numbers in order, the first `limit` of them when given."""
+        last = self.last if limit is None else min(self.last, self.first + limit - 1)
+        return [f"+{self.prefix}{n:0{self.width}d}" for n in range(self.first, last + 1)]
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class GroupSpec:
         """The first `size` numbers of its ranges, in order."""
         numbers: list[str] = []
         for number_range in self.ranges:
-            numbers.extend(number_range.numbers())
+            numbers.extend(number_range.numbers(size - len(numbers)))
             if len(numbers) >= size:
                 break
         return numbers[:size]

@@ -1,0 +1,8 @@
+"""`python -m dtmf.cli`: the same as the `dtmf` command."""
+
+import sys
+
+from . import main
+
+if __name__ == "__main__":
+    sys.exit(main())

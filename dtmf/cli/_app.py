@@ -1,0 +1,235 @@
+"""The `dtmf` command group: global options, the client it builds, errors as exit codes.
+
+Subcommands live in `_commands.py` (the API), `_listen_command.py` and
+`_emulator.py`; they only call `dtmf.Client` and print. Every failure ends here,
+in `run()`, as one line on stderr and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from .._client import Client
+from .._errors import (
+    APIConnectionError,
+    APIError,
+    ConfigurationError,
+    DTMFError,
+    InvalidParameterError,
+    MessageTimeoutError,
+)
+from ._output import Output
+
+__all__ = ["EXIT_API", "EXIT_NETWORK", "EXIT_TIMEOUT", "EXIT_USAGE", "Settings", "cli", "run"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_NETWORK = 4
+EXIT_TIMEOUT = 5
+EXIT_INTERRUPTED = 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    """What the global options chose; shared by the group and its subcommands."""
+
+    token: str | None = None
+    base_url: str | None = None
+    json: bool | None = None
+    debug: bool = False
+
+    def output(self) -> Output:
+        """JSON when asked, or by default when stdout is not a terminal."""
+        as_json = self.json if self.json is not None else not sys.stdout.isatty()
+        return Output(as_json)
+
+    def client(self) -> Client:
+        """A `dtmf.Client`; the token and base URL fall back to DTMF_TOKEN and DTMF_BASE_URL."""
+        if self.debug:
+            # The SDK's and httpx's own lines (requests, retries); not httpcore's byte-level trace.
+            logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+            logging.getLogger("dtmf").setLevel(logging.DEBUG)
+            logging.getLogger("httpx").setLevel(logging.INFO)
+        return Client(self.token, base_url=self.base_url)
+
+    def api_base_url(self) -> str | None:
+        """The base URL chosen by option or environment (None: the SDK's default)."""
+        return self.base_url or os.environ.get("DTMF_BASE_URL") or None
+
+
+def settings() -> Settings:
+    """The settings of the running command."""
+    return click.get_current_context().ensure_object(Settings)
+
+
+def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    # Each global option may be given before or after the subcommand; a later,
+    # explicit value wins and an absent one (None, or False for --debug) changes nothing.
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None and not (name == "debug" and value is False):
+            setattr(ctx.ensure_object(Settings), name, value)
+
+    return callback
+
+
+def global_options(function: F) -> F:
+    """Add --token, --base-url, --json/--no-json and --debug to a command."""
+    options = [
+        click.option(
+            "--token",
+            metavar="TOKEN",
+            expose_value=False,
+            callback=_setter("token"),
+            help="API token (default: $DTMF_TOKEN). Never printed.",
+        ),
+        click.option(
+            "--base-url",
+            metavar="URL",
+            expose_value=False,
+            callback=_setter("base_url"),
+            help="API base URL (default: $DTMF_BASE_URL, then https://dtmf.io/api/v1).",
+        ),
+        click.option(
+            "--json/--no-json",
+            default=None,
+            expose_value=False,
+            callback=_setter("json"),
+            help="JSON output (default: JSON when stdout is not a terminal, tables when it is).",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_setter("debug"),
+            help="Show tracebacks and log HTTP requests.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+ROOT_HELP = """Rent phone numbers, send and receive SMS with DTMF.io.
+
+\b
+Examples:
+  export DTMF_TOKEN=...                 # your API token (or pass --token)
+  dtmf account                          # balance in satoshis and BTC
+  dtmf groups mobile --sms --sort setup # what you can rent, cheapest first
+  dtmf rent gb-mobile                   # rent a number (debits the setup cost)
+  dtmf send +447700900001 +447700900123 "hello"
+  dtmf wait +447700900001 --match 'code (\\d+)'
+  dtmf listen +447700900001 --forward-to http://localhost:8000/hook
+  dtmf release +447700900001
+
+\b
+Try it without an account, against the bundled reference server:
+  dtmf emulator --port 8765 &           # prints its base URL; token 'test-token'
+  export DTMF_TOKEN=test-token DTMF_BASE_URL=http://127.0.0.1:8765/api/v1
+  dtmf groups mobile
+
+\b
+Output: tables when stdout is a terminal, the documented JSON shapes when it
+is not (pipes, files); --json / --no-json choose. Times are local for people,
+UTC (ISO 8601) in JSON.
+
+\b
+Exit codes:
+  0    success
+  1    unexpected failure (run again with --debug)
+  2    usage error: a bad option or value, a missing token (nothing was sent)
+  3    the API refused (bad token, no funds, unknown number, ...)
+  4    network error: the API could not be reached or did not answer in time
+  5    `dtmf wait` timed out
+  130  interrupted (Ctrl-C)
+
+\b
+Shell completion (bash, zsh, fish):
+  eval "$(_DTMF_COMPLETE=bash_source dtmf)"   # in ~/.bashrc
+  eval "$(_DTMF_COMPLETE=zsh_source dtmf)"    # in ~/.zshrc
+  _DTMF_COMPLETE=fish_source dtmf > ~/.config/fish/completions/dtmf.fish
+"""
+
+
+@click.group(help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dtmf-io", prog_name="dtmf")
+@global_options
+def cli() -> None:
+    """The root command group."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _hint(exc: BaseException) -> str:
+    """What to do, when the SDK's message does not already say it for a command-line user."""
+    if isinstance(exc, APIConnectionError):
+        return " (the base URL comes from --base-url or $DTMF_BASE_URL)"
+    if isinstance(exc, ConfigurationError) and "token" in str(exc).lower():
+        return " (pass --token or set $DTMF_TOKEN)"
+    return ""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code for an error."""
+    if isinstance(exc, (InvalidParameterError, ConfigurationError)):
+        return EXIT_USAGE
+    if isinstance(exc, APIConnectionError):  # includes timeouts
+        return EXIT_NETWORK
+    if isinstance(exc, APIError):
+        return EXIT_API
+    if isinstance(exc, MessageTimeoutError):
+        return EXIT_TIMEOUT
+    return EXIT_FAILURE
+
+
+def _fail(prefix: str, message: str, code: int, exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    click.echo(f"{prefix}: {_one_line(message)}", err=True)
+    return code
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with `argv` (default: sys.argv[1:]); returns the exit code."""
+    # Imported for their side effect: they register the subcommands on `cli`.
+    from . import _commands, _emulator, _listen_command  # noqa: F401  # pyright: ignore[reportUnusedImport]
+
+    state = Settings()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args, prog_name="dtmf", standalone_mode=False, obj=state)
+    except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `dtmf` (click >= 8.2): the help
+            exc.show()
+            return EXIT_OK
+        where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else "dtmf"
+        hint = f" (see '{where} --help')" if isinstance(exc, click.UsageError) else ""
+        return _fail(f"{where}: error", exc.format_message() + hint, exc.exit_code, exc, False)
+    except click.Abort as exc:  # Ctrl-C, turned into Abort by click
+        return _fail("dtmf", "interrupted", EXIT_INTERRUPTED, exc, state.debug)
+    except KeyboardInterrupt as exc:
+        return _fail("dtmf", "interrupted", EXIT_INTERRUPTED, exc, state.debug)
+    except DTMFError as exc:
+        return _fail("dtmf: error", f"{exc}{_hint(exc)}", exit_code(exc), exc, state.debug)
+    except BrokenPipeError:
+        # `dtmf numbers | head`: the reader left; say nothing more.
+        sys.stderr.close()
+        return EXIT_FAILURE
+    except Exception as exc:
+        message = f"unexpected {type(exc).__name__}: {exc} (run again with --debug for details)"
+        return _fail("dtmf: error", message, EXIT_FAILURE, exc, state.debug)
+    return result if isinstance(result, int) else EXIT_OK

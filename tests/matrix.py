@@ -1,0 +1,120 @@
+"""The version matrix: `make test-matrix`.
+
+Runs the test suite (not the type checkers) in two fresh virtual environments
+under .matrix/<name>:
+
+- lowest: Python 3.10 with the lowest dependency versions pyproject.toml declares
+  (tests/constraints-lowest.txt);
+- newest: Python 3.13 with the newest versions the declared ranges allow.
+
+Installs from the package index, so it takes minutes: it is not part of `make test`.
+The interpreters are found as `$PY310` / `$PY313` (default python3.10 / python3.13 on
+PATH), else through `pyenv prefix`. `python -m tests.matrix lowest` runs one leg.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MATRIX = ROOT / ".matrix"
+
+
+@dataclass(frozen=True)
+class Leg:
+    name: str
+    python: str  # "3.10"
+    env_var: str
+    constraints: Path | None
+
+
+LEGS = (
+    Leg("lowest", "3.10", "PY310", ROOT / "tests" / "constraints-lowest.txt"),
+    Leg("newest", "3.13", "PY313", None),
+)
+
+
+def _works(python: str) -> bool:
+    try:
+        return subprocess.run([python, "-c", "import venv"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def find_python(leg: Leg) -> str:
+    """The interpreter for a leg: $PY3xx, python3.xx on PATH, or pyenv's."""
+    candidates = [os.environ.get(leg.env_var, ""), f"python{leg.python}"]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        prefix = subprocess.run(
+            [pyenv, "prefix", leg.python], capture_output=True, text=True
+        ).stdout.strip()
+        if prefix:
+            candidates.append(str(Path(prefix) / "bin" / "python"))
+    for candidate in candidates:
+        path = shutil.which(candidate) if candidate else None
+        if path and _works(path):  # a pyenv shim exists but may not run
+            return path
+    raise SystemExit(
+        f"no Python {leg.python}: set {leg.env_var}=/path/to/python{leg.python} "
+        f"(or `pyenv install {leg.python}`)"
+    )
+
+
+def run(command: list[str], **kwargs: object) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
+
+
+def run_leg(leg: Leg) -> tuple[bool, float, str]:
+    started = time.monotonic()
+    python = find_python(leg)
+    venv = MATRIX / leg.name
+    if venv.exists():
+        shutil.rmtree(venv)
+    run([python, "-m", "venv", str(venv)])
+    bin_python = str(venv / "bin" / "python")
+    pip = [bin_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run([*pip, "--upgrade", "pip"])
+    install = [*pip, "-e", ".[dev]"]
+    if leg.constraints is not None:
+        install += ["--constraint", str(leg.constraints)]
+    run(install)
+    versions = subprocess.run(
+        [bin_python, "-c", _VERSIONS], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    print(f"[{leg.name}] {versions}", flush=True)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("DTMF_TOKEN", None)
+    env.pop("DTMF_BASE_URL", None)
+    env.pop("DTMF_LOG", None)
+    result = subprocess.run([str(venv / "bin" / "pytest"), "-q", "-x"], cwd=ROOT, env=env)
+    return result.returncode == 0, time.monotonic() - started, versions
+
+
+_VERSIONS = (
+    "import sys, httpx, pydantic, anyio, dateutil, uvicorn, importlib.metadata as m; "
+    "print('python', sys.version.split()[0], 'pydantic', pydantic.VERSION, "
+    "'httpx', httpx.__version__, 'anyio', m.version('anyio'), "
+    "'python-dateutil', m.version('python-dateutil'), 'anyascii', m.version('anyascii'), "
+    "'typing-extensions', m.version('typing-extensions'), 'uvicorn', uvicorn.__version__)"
+)
+
+
+def main(argv: list[str]) -> int:
+    legs = [leg for leg in LEGS if not argv or leg.name in argv]
+    results = [(leg, *run_leg(leg)) for leg in legs]
+    print()
+    for leg, ok, seconds, versions in results:
+        print(f"{leg.name:7} {'PASS' if ok else 'FAIL'} in {seconds:5.0f} s  {versions}")
+    return 0 if all(ok for _, ok, _, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,210 @@
+"""`dtmf listen`: its decisions without I/O, then end to end with a receiver on a real port."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import dtmf
+from dtmf.cli._listen import Delivered, Inbox, Listener, Outbox, Retrying
+from dtmf.testing import Emulator, serve_asgi
+
+from .cli_support import SENDER, TOKEN, Lines, start_cli, stop, wait_for_polls
+
+pytest.importorskip("click")
+pytest.importorskip("rich")
+
+E164 = "+447700900001"
+
+
+def _message(content: str, id: int | None = None, inbound: bool = True) -> dtmf.Message:
+    sender, recipient = (SENDER, E164) if inbound else (E164, SENDER)
+    return dtmf.Message.model_validate(
+        {"id": id, "from": sender, "to": recipient, "content": content}
+    )
+
+
+def test_inbox_skips_what_existed_and_dedupes_by_id() -> None:
+    inbox = Inbox(E164)
+    old = _message("old", 1)
+    assert inbox.new([old]) == []
+    first = inbox.new([old, _message("a", 2), _message("reply", 3, inbound=False)])
+    assert [(s.id, s.sender, s.content, s.e164) for s in first] == [(2, SENDER, "a", E164)]
+    assert inbox.new([old, _message("a", 2), _message("b", 4)])[0].id == 4
+    assert inbox.new([old, _message("a", 2), _message("b", 4)]) == []
+
+
+def test_inbox_without_ids_counts_repeats_and_makes_stable_ids() -> None:
+    inbox = Inbox(E164)
+    inbox.new([_message("code 1")])
+    twice = inbox.new([_message("code 1"), _message("code 1"), _message("code 1")])
+    assert [s.content for s in twice] == ["code 1", "code 1"]
+    assert len({s.id for s in twice}) == 2
+    again = Inbox(E164)
+    again.new([])
+    assert [s.id for s in again.new([_message("code 1")] * 3)][1:] == [s.id for s in twice]
+
+
+def test_outbox_retries_the_head_with_doubling_delays() -> None:
+    outbox = Outbox(0.5)
+    sms = dtmf.InboundSMS(id=1, e164=E164, sender=SENDER, content="x")
+    outbox.add(sms, now=10.0)
+    outbox.add(sms.model_copy(update={"id": 2}), now=10.0)
+    assert outbox.due(10.0) is not None
+    assert [outbox.failed(10.0).due for _ in range(3)] == [10.5, 11.0, 12.0]
+    assert outbox.due(11.9) is None
+    assert outbox.due(12.0) is not None
+    outbox.done()
+    assert [s.id for s in outbox.pending()] == [2]
+
+
+def test_listener_core_with_a_fake_app(emu: Emulator) -> None:
+    events: list[object] = []
+    calls: list[dict[str, object]] = []
+    down = [True]
+
+    def app(request: httpx.Request) -> httpx.Response:
+        if down[0]:
+            raise httpx.ConnectError("connection refused", request=request)
+        calls.append(json.loads(request.content))
+        return httpx.Response(200, text="Thanks, Zürich")
+
+    now = [0.0]
+    with emu.client(TOKEN) as client, httpx.Client(transport=httpx.MockTransport(app)) as http:
+        number = client.numbers.rent("gb-mobile").e164
+        listener = Listener(
+            client,
+            number,
+            "http://app/hook",
+            events.append,
+            http=http,
+            clock=lambda: now[0],
+            poll_interval=0.1,
+        )
+        listener.step()  # the baseline poll
+        emu.simulate_inbound_sms(number, SENDER, "hi")
+        now[0] = 1.0
+        listener.step()
+        assert isinstance(events[-1], Retrying)
+        down[0] = False
+        now[0] = 3.0
+        listener.step()
+        now[0] = 30.0
+        listener.step()
+        delivered = [e for e in events if isinstance(e, Delivered)]
+        assert len(delivered) == 1
+        assert (delivered[0].status, delivered[0].reply) == (200, "Thanks, Zurich")
+        assert calls == [{"id": calls[0]["id"], "e164": number, "sender": SENDER, "content": "hi"}]
+        out = [m for m in client.numbers.get(number).messages if not m.is_inbound_to(number)]
+        assert [(m.to, m.content) for m in out] == [(SENDER, "Thanks, Zurich")]
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(seed=5) as emulator:
+        emulator.add_account(TOKEN, balance=10_000_000)
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def base_url(emu: Emulator) -> Iterator[str]:
+    with emu.serve(port=0, control=True) as url:
+        yield url
+
+
+@pytest.fixture
+def number(emu: Emulator) -> Iterator[str]:
+    with emu.client(TOKEN) as client:
+        rented = client.numbers.rent("gb-mobile").e164
+        yield rented
+        client.numbers.end_rental(rented)
+
+
+class Receiver:
+    """A webhook app (the SDK's own receiver) that counts what it handled."""
+
+    def __init__(self) -> None:
+        self.handled: list[dtmf.InboundSMS] = []
+        self._lock = threading.Lock()
+        self.app = dtmf.webhooks.asgi_app(self.handle)
+
+    def handle(self, sms: dtmf.InboundSMS) -> str:
+        with self._lock:
+            self.handled.append(sms)
+        return f"got {sms.content}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_listen_end_to_end(base_url: str, emu: Emulator, number: str) -> None:
+    receiver = Receiver()
+    with serve_asgi(receiver.app, port=0) as root:
+        since = len(emu.requests)
+        process = start_cli(
+            base_url, "listen", number, "--forward-to", f"{root}/hook",
+            "--poll-interval", "0.05", "--json",
+        )  # fmt: skip
+        stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+        try:
+            wait_for_polls(emu, number, 2, since)
+            emu.simulate_inbound_sms(number, SENDER, "ping")
+            delivery = json.loads(stdout.next())
+            assert delivery["status"] == 200
+            assert delivery["reply"] == "got ping"
+            assert (delivery["sender"], delivery["content"]) == (SENDER, "ping")
+            assert delivery["attempts"] == 1
+            emu.simulate_inbound_sms(number, SENDER, "pong")
+            assert json.loads(stdout.next())["reply"] == "got pong"
+        finally:
+            rest = stop(process, stderr)
+    assert [s.content for s in receiver.handled] == ["ping", "pong"]
+    assert rest[-1].startswith(f"Stopped listening to {number}: 2 delivered, 2 replies sent")
+    with emu.client(TOKEN) as client:
+        messages = client.numbers.get(number).messages
+    replies = [(m.to, m.content) for m in messages if not m.is_inbound_to(number)]
+    assert replies == [(SENDER, "got ping"), (SENDER, "got pong")]
+
+
+def test_listen_retries_until_the_app_is_up_and_delivers_once(
+    base_url: str, emu: Emulator, number: str
+) -> None:
+    receiver = Receiver()
+    port = _free_port()
+    since = len(emu.requests)
+    process = start_cli(
+        base_url, "listen", number, "--forward-to", f"http://127.0.0.1:{port}/hook",
+        "--poll-interval", "0.05", "--no-json",
+    )  # fmt: skip
+    stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+    try:
+        wait_for_polls(emu, number, 2, since)
+        emu.simulate_inbound_sms(number, SENDER, "are you there?")
+        retry = stderr.until(lambda line: "retrying in" in line)
+        assert f"could not reach http://127.0.0.1:{port}/hook" in retry
+        with serve_asgi(receiver.app, port=port):
+            line = stdout.next()
+            assert SENDER in line
+            assert "200" in line
+            assert "got are you there?" in line
+    finally:
+        rest = stop(process, stderr)
+    assert [s.content for s in receiver.handled] == ["are you there?"]
+    assert rest[-1].startswith(f"Stopped listening to {number}: 1 delivered")
+
+
+def test_listen_refuses_a_number_not_rented(base_url: str) -> None:
+    from .cli_support import run_cli
+
+    result = run_cli(base_url, "listen", "+15550000000", "--forward-to", "http://127.0.0.1:9/")
+    assert result.returncode == 3
+    assert len(result.stderr.splitlines()) == 1
