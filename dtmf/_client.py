@@ -10,7 +10,7 @@ import copy
 import time
 import warnings
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import httpx
 
@@ -51,6 +51,9 @@ __all__ = ["DEFAULT_LIMITS", "AsyncClient", "Client"]
 DEFAULT_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
 class _Lifecycle:
     """Whether the connection pool a client and its `with_options()` views share is closed."""
 
@@ -60,7 +63,7 @@ class _Lifecycle:
         self.closed = False
 
 
-def _bind(result: object, client: BaseClient) -> None:
+def _bind(result: object, client: BaseClient[Any]) -> None:
     """Make the models in a result act through `client`."""
     items = cast("list[object]", result) if isinstance(result, list) else (result,)
     for item in items:
@@ -68,9 +71,26 @@ def _bind(result: object, client: BaseClient) -> None:
             object.__setattr__(item, "_dtmf_client", client)
 
 
-class BaseClient:
-    """What both clients share: options, resources, lifecycle and repr."""
+F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _named(method: F, operation: Operation[Any, Any, Any]) -> F:
+    """`method` named and documented as the operation it calls (for help() and tracebacks)."""
+    method.__name__ = operation.name.rpartition(".")[2]
+    method.__qualname__ = operation.name
+    method.__doc__ = operation.signature.__doc__
+    return method
+
+
+class BaseClient(Generic[HttpT]):
+    """What both clients share: options, resources, lifecycle, repr, and construction.
+
+    `Client` and `AsyncClient` differ only in the httpx client they drive (`HttpT`)
+    and in how they wait for it.
+    """
+
+    _http_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+    _http: HttpT
     _options: ClientOptions
     _lifecycle: _Lifecycle
     _owns_http: bool
@@ -80,6 +100,41 @@ class BaseClient:
     _groups: GroupsResource[Any]
     _numbers: NumbersResource[Any]
     _messages: MessagesResource[Any]
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: HttpT | None = None,
+        allow_http: bool = False,
+        proxy: str | httpx.Proxy | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        trust_env: bool = True,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        """See the class docstring of `Client`; `AsyncClient` takes the same options."""
+        self._setup(
+            ClientOptions.create(token, base_url, timeout, call_timeout, max_retries, allow_http),
+            _Lifecycle(),
+            owns_http=http_client is None,
+        )
+        if http_client is None:
+            http_client = cast(
+                "HttpT",
+                self._http_class(
+                    timeout=self._options.timeout,
+                    follow_redirects=False,
+                    proxy=proxy,
+                    verify=verify,
+                    trust_env=trust_env,
+                    limits=limits,
+                ),
+            )
+        self._http = http_client
 
     def _setup(self, options: ClientOptions, lifecycle: _Lifecycle, owns_http: bool) -> None:
         self._options = options
@@ -157,6 +212,25 @@ class BaseClient:
         view._is_view = True  # closing a view leaves its parent's pool alone
         return view
 
+    def _result(
+        self,
+        operation: Operation[Any, Any, Any],
+        wire: WireFields,
+        response: httpx.Response,
+        parse: Callable[[bytes], Any],
+    ) -> Any:
+        """The call's result, its models bound to this client."""
+        result = parse_result(operation, wire, response, parse)
+        _bind(result, self)
+        return result
+
+    def _closing(self) -> bool:
+        """Mark the client closed; whether its httpx client is now ours to close."""
+        if self._lifecycle.closed or self._is_view:
+            return False
+        self._lifecycle.closed = True
+        return self._owns_http
+
     def _check_open(self) -> None:
         if self._lifecycle.closed:
             raise ClientClosedError(
@@ -179,7 +253,7 @@ class BaseClient:
             )
 
 
-class Client(BaseClient):
+class Client(BaseClient[httpx.Client]):
     """A synchronous client of the DTMF.io API.
 
     >>> with dtmf.Client() as client:          # token from DTMF_TOKEN
@@ -194,43 +268,13 @@ class Client(BaseClient):
     `allow_http=True`.
     """
 
-    def __init__(
-        self,
-        token: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        call_timeout: float = DEFAULT_CALL_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.Client | None = None,
-        allow_http: bool = False,
-        proxy: str | httpx.Proxy | None = None,
-        verify: ssl.SSLContext | str | bool = True,
-        trust_env: bool = True,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-    ) -> None:
-        self._setup(
-            ClientOptions.create(token, base_url, timeout, call_timeout, max_retries, allow_http),
-            _Lifecycle(),
-            owns_http=http_client is None,
-        )
-        self._http = http_client or httpx.Client(
-            timeout=self._options.timeout,
-            follow_redirects=False,
-            proxy=proxy,
-            verify=verify,
-            trust_env=trust_env,
-            limits=limits,
-        )
+    _http_class = httpx.Client
 
     def _method(self, operation: Operation[Any, Any, Any]) -> Callable[..., Any]:
         def method(*args: Any, **kwargs: Any) -> Any:
             return self._call(operation, operation.signature(*args, **kwargs))
 
-        method.__name__ = operation.name.rpartition(".")[2]
-        method.__qualname__ = operation.name
-        method.__doc__ = operation.signature.__doc__
-        return method
+        return _named(method, operation)
 
     def _call(
         self,
@@ -255,17 +299,13 @@ class Client(BaseClient):
                     outcome = None
         except StopIteration as done:
             response: httpx.Response = done.value
-        result = parse_result(operation, wire, response, parse or operation.result.parse_sync)
-        _bind(result, self)
-        return result
+        return self._result(operation, wire, response, parse or operation.result.parse_sync)
 
     def close(self) -> None:
         """Close the connection pool (idempotent). Views from `with_options()` close with it;
         closing a view does nothing."""
-        if not self._lifecycle.closed and not self._is_view:
-            self._lifecycle.closed = True
-            if self._owns_http:
-                self._http.close()
+        if self._closing():
+            self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -274,7 +314,7 @@ class Client(BaseClient):
         self.close()
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(BaseClient[httpx.AsyncClient]):
     """An asynchronous client of the DTMF.io API, for asyncio and trio.
 
     >>> async with dtmf.AsyncClient() as client:
@@ -284,34 +324,7 @@ class AsyncClient(BaseClient):
     Many concurrent calls through one client share its connection pool.
     """
 
-    def __init__(
-        self,
-        token: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        call_timeout: float = DEFAULT_CALL_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.AsyncClient | None = None,
-        allow_http: bool = False,
-        proxy: str | httpx.Proxy | None = None,
-        verify: ssl.SSLContext | str | bool = True,
-        trust_env: bool = True,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-    ) -> None:
-        self._setup(
-            ClientOptions.create(token, base_url, timeout, call_timeout, max_retries, allow_http),
-            _Lifecycle(),
-            owns_http=http_client is None,
-        )
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._options.timeout,
-            follow_redirects=False,
-            proxy=proxy,
-            verify=verify,
-            trust_env=trust_env,
-            limits=limits,
-        )
+    _http_class = httpx.AsyncClient
 
     def _method(
         self, operation: Operation[Any, Any, Any]
@@ -319,10 +332,7 @@ class AsyncClient(BaseClient):
         async def method(*args: Any, **kwargs: Any) -> Any:
             return await self._call(operation, operation.signature(*args, **kwargs))
 
-        method.__name__ = operation.name.rpartition(".")[2]
-        method.__qualname__ = operation.name
-        method.__doc__ = operation.signature.__doc__
-        return method
+        return _named(method, operation)
 
     async def _call(self, operation: Operation[Any, Any, Any], wire: WireFields) -> Any:
         self._check_open()
@@ -343,17 +353,13 @@ class AsyncClient(BaseClient):
                     outcome = None
         except StopIteration as done:
             response: httpx.Response = done.value
-        result = parse_result(operation, wire, response, operation.result.parse_async)
-        _bind(result, self)
-        return result
+        return self._result(operation, wire, response, operation.result.parse_async)
 
     async def aclose(self) -> None:
         """Close the connection pool (idempotent). Views from `with_options()` close with it;
         closing a view does nothing."""
-        if not self._lifecycle.closed and not self._is_view:
-            self._lifecycle.closed = True
-            if self._owns_http:
-                await self._http.aclose()
+        if self._closing():
+            await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

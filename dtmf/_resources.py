@@ -30,7 +30,7 @@ __all__ = [
 P = ParamSpec("P")
 S = TypeVar("S")
 A = TypeVar("A")
-ClientT = TypeVar("ClientT", bound="BaseClient")
+ClientT = TypeVar("ClientT", bound="BaseClient[Any]")
 
 
 class Resource(Generic[ClientT]):
