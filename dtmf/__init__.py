@@ -46,6 +46,37 @@ from .compat import DTMF
 
 _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 
+# Tracebacks and reprs name the public path (`dtmf.NotFoundError`), not the private
+# module a class happens to live in (as httpx does).
+for _public in (
+    AsyncClient,
+    Client,
+    DTMF,
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    DTMFError,
+    InsufficientFundsError,
+    InternalServerError,
+    InvalidParameterError,
+    MessageTimeoutError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnboundModelError,
+    UnexpectedRedirectError,
+    WebhookError,
+):
+    _public.__module__ = __name__
+del _public
+
 if TYPE_CHECKING:
     from . import webhooks as webhooks
     from ._models import (

@@ -62,6 +62,18 @@ MAX_BODY_KEPT = 4096
 class DTMFError(Exception):
     """Base class of every error raised by the dtmf SDK."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take keyword arguments `Exception` pickling does not replay;
+        # rebuild from the message and the attributes instead (e.g. across processes).
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[DTMFError], args: tuple[object, ...], state: dict[str, object]) -> DTMFError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidParameterError(DTMFError, ValueError):
     """An argument was rejected before any request was made.

@@ -8,16 +8,20 @@ non-empty body is sent back to the sender as an SMS (rendered to ASCII, cut to
 Write a handler that takes an `InboundSMS` and returns the reply (or None) and
 serve it with any ASGI or WSGI server::
 
+    import os
+
+    import dtmf
     from dtmf import webhooks
 
     def on_sms(sms: dtmf.InboundSMS) -> str | None:
         return f"Thanks, got {sms.content!r}"
 
-    app = webhooks.asgi_app(on_sms, secret=os.environ["HOOK_SECRET"])  # uvicorn mod:app
-    number.set_sms_action("webhook", f"https://example.org/hook/{secret}")
+    secret = os.environ["HOOK_SECRET"]
+    app = webhooks.asgi_app(on_sms, secret=secret)  # then: uvicorn yourmodule:app
+    # and, once: number.set_sms_action("webhook", f"https://example.org/hook/{secret}")
 
-The request handling is written once, without I/O (`_Endpoint.exchange`); the
-ASGI and WSGI adapters only read the body, call the handler and send the answer.
+The request handling is written once, without I/O; the ASGI and WSGI adapters
+only read the body, call the handler and send the answer.
 """
 
 from __future__ import annotations

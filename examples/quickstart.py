@@ -81,17 +81,17 @@ def main() -> int:
         addresses = client.addresses.list() or [client.addresses.create()]
         print(f"   deposit  {addresses[0].address}  (pay BTC here to add funds)")
 
-        heading("Cheapest mobile groups with SMS")
+        heading("Mobile groups with SMS, cheapest per minute first (costs in satoshis)")
         groups = sorted(
             (g for g in client.groups.list("mobile") if g.sms_support),
             key=lambda g: g.rental_cost_per_minute,
         )
-        print(f"   {'group':<12} {'country':<16} {'setup':>9} {'per min':>8} {'per SMS in':>10}")
+        print(f"   {'group':<12} {'country':<16} {'setup':>9} {'per min':>8} {'per SMS':>8}")
         for g in groups[:6]:
             inbound = g.cost_per_inbound_message if g.cost_per_inbound_message is not None else "-"
             print(
                 f"   {g.id:<12} {g.name:<16} {g.setup_cost:>9,} {g.rental_cost_per_minute:>8,} "
-                f"{inbound:>10}"
+                f"{inbound:>8}"
             )
 
         heading(f"Renting a number from {groups[0].id}")
@@ -131,7 +131,8 @@ def main() -> int:
                 other = message.from_ if direction == "in " else message.to
                 when = f"{message.timestamp:%H:%M:%S %Z}" if message.timestamp else "-"
                 cost = f"{message.cost:,} sat" if message.cost is not None else ""
-                print(f"   {when}  {direction}  {other:<15} {cost:>10}  {message.content[:48]!r}")
+                text = message.content if len(message.content) <= 48 else message.content[:47] + "…"
+                print(f"   {when}  {direction}  {other:<15} {cost:>10}  {text!r}")
         finally:
             heading("Ending the rental")
             number.end_rental()

@@ -284,3 +284,23 @@ def test_success_statuses(mock_client: MockClient, kind: str) -> None:
         op = OPS[name]
         assert request.method == op.method
         assert request.url.path == "/api/v1" + op.path
+
+
+def test_errors_survive_pickling() -> None:
+    """Errors cross process boundaries (multiprocessing, task queues) intact."""
+    import pickle
+
+    bad_input = pickle.loads(pickle.dumps(dtmf.InvalidParameterError("e164", "is bad")))
+    assert isinstance(bad_input, ValueError)
+    assert (bad_input.parameter, bad_input.problem, str(bad_input)) == (
+        "e164",
+        "is bad",
+        "e164: is bad",
+    )
+    request = httpx.Request("GET", "https://dtmf.io/api/v1/number?e164=%2B1234567890")
+    response = httpx.Response(404, json={"message": "not rented"}, request=request)
+    error = dtmf.NotFoundError("numbers.get: 404", operation="numbers.get", response=response)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is dtmf.NotFoundError
+    assert (copy.status_code, copy.operation, str(copy)) == (404, "numbers.get", "numbers.get: 404")
+    assert type(copy).__module__ == "dtmf"
