@@ -7,10 +7,12 @@ request and how to wait, blocking or awaiting.
 from __future__ import annotations
 
 import copy
+import inspect
+import ssl
 import time
 import warnings
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, cast
 
 import httpx
 
@@ -25,7 +27,7 @@ from ._core import (
     exchange,
     parse_result,
 )
-from ._errors import ClientClosedError
+from ._errors import ClientClosedError, ConfigurationError
 from ._resources import (
     AccountResource,
     AddressesResource,
@@ -35,11 +37,9 @@ from ._resources import (
 )
 
 if TYPE_CHECKING:
-    import ssl
-
     from typing_extensions import Self
 
-__all__ = ["DEFAULT_LIMITS", "AsyncClient", "Client"]
+__all__ = ["DEFAULT_LIMITS", "AsyncClient", "Client", "ClientKeywords", "RequestOptions"]
 
 # A bounded pool: httpcore's pool bookkeeping grows with the square of its size, so
 # a larger pool is slower under a burst, not faster; excess calls queue for a
@@ -52,6 +52,26 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keyword options that shape each call: timeouts and retries."""
+
+    timeout: float | httpx.Timeout
+    call_timeout: float
+    max_retries: int
+
+
+class ClientKeywords(RequestOptions, total=False):
+    """Every keyword option of `Client` (for wrappers such as `DTMF` that pass them on)."""
+
+    base_url: str | None
+    http_client: httpx.Client | None
+    allow_http: bool
+    proxy: str | httpx.Proxy | None
+    verify: ssl.SSLContext | str | bool
+    trust_env: bool
+    limits: httpx.Limits
 
 
 class _Lifecycle:
@@ -75,10 +95,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _named(method: F, operation: Operation[Any, Any, Any]) -> F:
-    """`method` named and documented as the operation it calls (for help() and tracebacks)."""
+    """`method` named, documented and signed as the operation it calls.
+
+    For help(), IDEs that introspect at run time, and tracebacks.
+    """
     method.__name__ = operation.name.rpartition(".")[2]
     method.__qualname__ = operation.name
     method.__doc__ = operation.signature.__doc__
+    signature = inspect.signature(operation.signature)
+    method.__signature__ = signature.replace(return_annotation=inspect.Signature.empty)  # type: ignore[attr-defined]
     return method
 
 
@@ -122,6 +147,16 @@ class BaseClient(Generic[HttpT]):
             _Lifecycle(),
             owns_http=http_client is None,
         )
+        network_options = (proxy, verify, trust_env, limits) != (None, True, True, DEFAULT_LIMITS)
+        if http_client is not None and network_options:
+            raise ConfigurationError(
+                "proxy, verify, trust_env and limits configure the httpx client the SDK makes; "
+                "with http_client=, set them on your own httpx client instead"
+            )
+        if self._options.base_url.startswith("http://") and proxy is None:
+            # Plain http is allowed to this machine only: a proxy from the environment
+            # (HTTP_PROXY) would carry the token across the network in clear text.
+            trust_env = False
         if http_client is None:
             http_client = cast(
                 "HttpT",
@@ -244,8 +279,15 @@ class BaseClient(Generic[HttpT]):
         state = " closed" if self._lifecycle.closed else ""
         return f"<dtmf.{type(self).__name__} base_url={self._options.base_url!r}{state}>"
 
+    _warn_unclosed = True
+    """Subclasses whose users cannot be asked to close them (`DTMF`'s) turn the warning off."""
+
     def __del__(self) -> None:
-        if getattr(self, "_owns_http", False) and not self._lifecycle.closed:
+        if (
+            self._warn_unclosed
+            and getattr(self, "_owns_http", False)
+            and not self._lifecycle.closed
+        ):
             warnings.warn(
                 f"{self!r} was never closed: use it in a `with` block or call close()",
                 ResourceWarning,

@@ -82,7 +82,9 @@ class Token:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
+    # Only names that never leave the machine: 'foo.localhost' is looked up in DNS
+    # by some resolvers, so it does not count.
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

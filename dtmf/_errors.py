@@ -65,7 +65,12 @@ class DTMFError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # Subclasses take keyword arguments `Exception` pickling does not replay;
         # rebuild from the message and the attributes instead (e.g. across processes).
-        return (_restore, (type(self), self.args, dict(self.__dict__)))
+        # The httpx request and response stay behind: the request carries the token.
+        state = {
+            key: None if key in ("request", "response") else value
+            for key, value in self.__dict__.items()
+        }
+        return (_restore, (type(self), self.args, state))
 
 
 def _restore(cls: type[DTMFError], args: tuple[object, ...], state: dict[str, object]) -> DTMFError:

@@ -30,7 +30,8 @@ __all__ = [
 P = ParamSpec("P")
 S = TypeVar("S")
 A = TypeVar("A")
-ClientT = TypeVar("ClientT", bound="BaseClient[Any]")
+# Covariant: a resource of a `Client` subclass is a resource of a `Client`.
+ClientT = TypeVar("ClientT", bound="BaseClient[Any]", covariant=True)
 
 
 class Resource(Generic[ClientT]):

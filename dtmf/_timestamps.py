@@ -21,9 +21,11 @@ _YEAR = re.compile(r"\d{4}")
 
 
 def as_utc(value: datetime) -> datetime:
-    """`value` with UTC assumed when it has no offset."""
+    """`value` in UTC; UTC is assumed when it has no offset."""
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
+    if value.utcoffset():
+        return value.astimezone(timezone.utc)
     return value
 
 

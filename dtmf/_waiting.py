@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeAlias
 
-from ._errors import InvalidParameterError, MessageTimeoutError
+from ._errors import (
+    APIConnectionError,
+    InternalServerError,
+    InvalidParameterError,
+    MessageTimeoutError,
+    RateLimitError,
+)
 from ._models import Message
 from ._timestamps import as_utc
 
@@ -32,6 +38,11 @@ searched in its content, or a predicate on the `Message`."""
 # Polling backoff: quick at first (codes often arrive within seconds), then gentler
 # on the service (and the rate limit) during a long wait.
 FIRST_DELAY = 0.5
+# A poll gets what is left of the wait, but at least this much to get an answer.
+MIN_POLL_BUDGET = 0.5
+# Failures a later poll may not meet: the wait goes on while time is left. Anything
+# else (a 401, a 404 because the rental ended) ends the wait at once.
+TRANSIENT = (APIConnectionError, RateLimitError, InternalServerError)
 BACKOFF = 1.5
 MAX_DELAY = 5.0
 
@@ -127,6 +138,11 @@ class _Watch:
         self.delay = FIRST_DELAY
         self.baseline: Counter[_Identity] | None = None
         self.rejected = 0  # new inbound messages the matcher turned down, for the error
+        self.poll_error: Exception | None = None  # the last failed poll, for the error
+
+    def budget(self) -> float:
+        """The call budget of the next poll: what is left of the wait (a poll never overruns it)."""
+        return max(self.deadline - time.monotonic(), MIN_POLL_BUDGET)
 
     def check(self, messages: list[Message]) -> MessageMatch | None:
         """The first new inbound message that matches, from one poll's messages."""
@@ -185,9 +201,10 @@ class _Watch:
         seen = ""
         if self.rejected:
             seen = f" ({self.rejected} new inbound message(s) arrived but did not match)"
+        failed = f"; the last poll failed: {self.poll_error}" if self.poll_error else ""
         return MessageTimeoutError(
             f"no new inbound SMS to {self.e164}{_describe(self.match)} "
-            f"within {self.timeout:g} s{seen}"
+            f"within {self.timeout:g} s{seen}{failed}"
         )
 
 
@@ -210,10 +227,16 @@ def wait_for_message(
     arrived before the call is old.
     """
     watch = _Watch(number.e164, timeout, match, since)
+    client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
-        found = watch.check(number.refresh().messages)
-        if found is not None:
-            return found
+        try:
+            polled = client.with_options(call_timeout=watch.budget()).numbers.get(number.e164)
+        except TRANSIENT as exc:
+            watch.poll_error = exc  # poll again while time is left
+        else:
+            found = watch.check(polled.messages)
+            if found is not None:
+                return found
         delay = watch.next_delay()
         if delay is None:
             raise watch.timed_out()
@@ -233,10 +256,17 @@ async def async_wait_for_message(
     import anyio  # loaded by async code only: `import dtmf` stays lean
 
     watch = _Watch(number.e164, timeout, match, since)
+    client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
-        found = watch.check((await number.refresh()).messages)
-        if found is not None:
-            return found
+        try:
+            options = client.with_options(call_timeout=watch.budget())
+            polled = await options.numbers.get(number.e164)
+        except TRANSIENT as exc:
+            watch.poll_error = exc  # poll again while time is left
+        else:
+            found = watch.check(polled.messages)
+            if found is not None:
+                return found
         delay = watch.next_delay()
         if delay is None:
             raise watch.timed_out()

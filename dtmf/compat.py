@@ -26,12 +26,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
-from ._client import Client
+from ._client import Client, ClientKeywords
 from ._contract import get_number, list_numbers, rent_number
 from ._validate import GroupType, SmsActionName
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
     from ._models import Account, Address, BaseGroup, BaseNumber, Message
 
@@ -180,6 +180,16 @@ def _address(address: Address) -> AddressDict:
     return {"address": address.address}
 
 
+class _QuietClient(Client):
+    """A `Client` that does not warn when left unclosed.
+
+    Code written for the original class never closes it, and must not be told to;
+    the pool is released when the client is collected.
+    """
+
+    _warn_unclosed = False
+
+
 class DTMF:
     """This class provides methods for each of the DTMF API functions.
 
@@ -189,8 +199,8 @@ class DTMF:
     Keyword options are those of `dtmf.Client` (base_url, timeout, max_retries, ...).
     """
 
-    def __init__(self, token: str, **options: Any) -> None:
-        self.client: Client = Client(token, **options)
+    def __init__(self, token: str, **options: Unpack[ClientKeywords]) -> None:
+        self.client: Client = _QuietClient(token, **options)
         """The `dtmf.Client` underneath, for moving to the new API one call at a time."""
 
     def account(self) -> AccountDict:
@@ -272,12 +282,6 @@ class DTMF:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        # Code written for the original class never closes it: do it quietly.
-        client = self.__dict__.get("client")
-        if client is not None:
-            client.close()
 
     def __repr__(self) -> str:
         return f"<dtmf.DTMF base_url={self.client.base_url!r}>"

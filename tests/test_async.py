@@ -106,17 +106,6 @@ def test_the_module_works_from_successive_event_loops(emu: Emulator, base_url: s
     assert balances == [100_000_000 - step, 100_000_000 - 2 * step, 100_000_000 - 3 * step]
 
 
-def test_one_in_process_client_across_event_loops(emu: Emulator) -> None:
-    # The client keeps no loop-bound state either (its pool has no sockets in-process).
-    token = new_account(emu, balance=7)
-    client = emu.async_client(token)
-    assert asyncio.run(client.account.get()).balance == 7
-    assert trio.run(client.account.get).balance == 7
-    assert asyncio.run(client.account.get()).balance == 7
-    asyncio.run(client.aclose())
-    asyncio.run(emu.aclose())
-
-
 def _abandon_an_async_client() -> None:
     dtmf.AsyncClient("token", base_url="http://127.0.0.1:9/api/v1")  # never closed
     gc.collect()

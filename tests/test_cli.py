@@ -365,3 +365,172 @@ def test_emulator_help_and_completion() -> None:
     )
     assert "_DTMF_COMPLETE" in script.stdout
     assert "complete" in script.stdout
+
+
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_emulator_on_a_busy_port_is_one_line_and_a_usage_error() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        advice = f"port {port} on 127.0.0.1 is in use; pick another with --port (0 = any free port)"
+        for command, prefix in [("dtmf.cli", "dtmf"), ("dtmf.testing", "python -m dtmf.testing")]:
+            args = [sys.executable, "-m", command, *(["emulator"] if command == "dtmf.cli" else [])]
+            result = subprocess.run(
+                [*args, "--port", str(port)], capture_output=True, text=True, timeout=30
+            )
+            assert result.returncode == 2, result.stderr
+            assert _one_line(result.stderr) == f"{prefix}: {advice}"
+            assert result.stdout == ""
+
+
+def test_serving_without_uvicorn_says_what_to_install() -> None:
+    code = (
+        "import runpy, sys; sys.modules['uvicorn'] = None; sys.argv[1:] = ['--port', '0']; "
+        "runpy.run_module('dtmf.testing', run_name='__main__', alter_sys=True)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert _one_line(result.stderr) == (
+        "python -m dtmf.testing needs uvicorn: pip install 'dtmf-io[testing]'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--balance", "-5"], "argument --balance: must be 0 or more satoshis, not -5"),
+        (["--port", "70000"], "argument --port: must be 0 to 65535"),
+        (["--pool-size", "0"], "argument --pool-size: must be 1 or more, not 0"),
+        (["--token", "a b"], "argument --token: must be a single printable ASCII word"),
+        (["--log-level", "loud"], "argument --log-level: invalid choice"),
+        (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+    ],
+)
+def test_bad_emulator_arguments_are_usage_errors(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dtmf.cli._app import run
+
+    assert run(["emulator", "--port", "0", *args]) == 2
+    captured = capsys.readouterr()
+    line = _one_line(captured.err)
+    assert line.startswith(f"dtmf emulator: error: {expected}"), line
+    assert line.endswith("(see 'dtmf emulator --help')")
+    assert captured.out == ""
+
+
+def test_emulator_help_shows_defaults_and_how_it_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    from dtmf.cli._app import run
+
+    assert run(["emulator", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for default in ("127.0.0.1", "8765", "test-token", "10000000"):
+        assert f"(default: {default}" in text, default
+    assert "exits 0 when stopped with Ctrl-C or SIGTERM" in text
+    assert run(["emulator", "inbound", "--help"]) == 0
+    inbound = " ".join(capsys.readouterr().out.split())
+    assert "https://dtmf.io" not in inbound
+    assert "then http://127.0.0.1:8765/api/v1)" in inbound
+    assert run(["--help"]) == 0
+    top = " ".join(capsys.readouterr().out.split())
+    assert "times in JSON are UTC, written as the service documents them: no offset" in top
+    assert "exit 0 when stopped with Ctrl-C or SIGTERM" in top
+
+
+def test_configuration_errors_give_command_line_advice(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dtmf.cli._app import Settings, run
+
+    monkeypatch.delenv("DTMF_TOKEN", raising=False)
+    monkeypatch.setenv("DTMF_BASE_URL", "http://127.0.0.1:9/api/v1")
+    assert run(["account"]) == 2
+    assert (
+        _one_line(capsys.readouterr().err) == "dtmf: no API token: pass --token or set DTMF_TOKEN"
+    )
+
+    monkeypatch.setenv("DTMF_TOKEN", "t")
+    monkeypatch.setenv("DTMF_BASE_URL", "http://example.org/api/v1")
+    assert run(["account"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("dtmf: the base URL 'http://example.org/api/v1' (from $DTMF_BASE_URL)")
+    assert "--allow-http" in line
+    assert "allow_http=True" not in line
+    assert "--token" not in line
+
+    monkeypatch.setenv("DTMF_BASE_URL", "http://127.0.0.1:9/api/v1")
+    assert run(["account", "--token", "two words"]) == 2
+    assert _one_line(capsys.readouterr().err).endswith("(pass --token or set DTMF_TOKEN)")
+
+    monkeypatch.setenv("DTMF_BASE_URL", "http://example.org/api/v1")
+    with Settings(allow_http=True).client() as client:  # --allow-http: the SDK allows it
+        assert client.base_url == "http://example.org/api/v1"
+
+
+def test_tables_fit_80_columns_without_splitting_headers_or_words(emu: Emulator) -> None:
+    import io
+
+    from rich.console import Console
+
+    from dtmf.cli._output import (
+        GROUP_COLUMNS,
+        MESSAGE_COLUMNS,
+        NUMBER_COLUMNS,
+        Output,
+        group_rows,
+        message_rows,
+        number_rows,
+    )
+
+    long_url = "https://example.org/a/very/long/webhook/path/for/testing/" + "x" * 40
+    with emu.client(TOKEN) as client:
+        groups = client.groups.list("mobile")
+        number = client.numbers.rent("us-mobile")
+        try:
+            number.set_sms_action("webhook", long_url)
+            emu.simulate_inbound_sms(number.e164, SENDER, "Your verification code is 123456, " * 3)
+            number = client.numbers.get(number.e164)
+            tables = [
+                (GROUP_COLUMNS, group_rows(groups)),
+                (NUMBER_COLUMNS, number_rows([number])),
+                (MESSAGE_COLUMNS, message_rows(number)),
+            ]
+        finally:
+            client.numbers.end_rental(number.e164)
+    for columns, rows in tables:
+        out = Output(as_json=False)
+        out.out = Console(file=io.StringIO(), width=80, no_color=True)
+        out.table(columns, rows)
+        lines = out.out.file.getvalue().splitlines()  # type: ignore[attr-defined]
+        assert all(len(line) <= 80 for line in lines)
+        header = lines[0]
+        for column in columns:
+            assert column in header, (column, header)  # the whole header, on one line
+        ends = {len(line.rstrip()) for line in lines[2:] if line.strip()}
+        if columns is GROUP_COLUMNS:  # costs are right-aligned under their header
+            assert ends == {len(header.rstrip())}
+            assert any("United Kingdom" in line for line in lines)
+            assert all("…" not in line for line in lines)
+        if columns is NUMBER_COLUMNS:  # a URL too long for the column is cut, not folded
+            assert any(line.rstrip().endswith("…") for line in lines)
+
+
+def test_times_for_people_show_their_zone_and_json_times_have_no_offset() -> None:
+    from datetime import datetime, timezone
+
+    from dtmf.cli._output import json_time, local_time
+
+    moment = datetime(2026, 11, 25, 22, 35, 16, 82160, tzinfo=timezone.utc)
+    zone = moment.astimezone().tzname()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", local_time(moment))
+    assert local_time(moment).endswith(f" {zone}") or "UTC" in local_time(moment)
+    assert re.fullmatch(r"\d\d:\d\d:\d\d \S+", local_time(moment, date=False))
+    assert json_time(moment) == "2026-11-25T22:35:16.082160"

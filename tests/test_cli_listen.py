@@ -208,3 +208,33 @@ def test_listen_refuses_a_number_not_rented(base_url: str) -> None:
     result = run_cli(base_url, "listen", "+15550000000", "--forward-to", "http://127.0.0.1:9/")
     assert result.returncode == 3
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_listen_lines_json_times_hints_and_summary(
+    emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime, timezone
+
+    from dtmf.cli._listen_command import _printer, _summary  # pyright: ignore[reportPrivateUsage]
+    from dtmf.cli._output import Output
+
+    sms = dtmf.InboundSMS(id=14, e164=E164, sender=SENDER, content="hi")
+    at = datetime(2026, 11, 25, 22, 35, 16, 82160, tzinfo=timezone.utc)
+    _printer(Output(as_json=True))(Delivered(sms, at, 200, None, None, 1))
+    assert json.loads(capsys.readouterr().out)["time"] == "2026-11-25T22:35:16.082160"
+    show = _printer(Output(as_json=False))
+    for status in (404, 405):
+        show(Delivered(sms, at, status, None, None, 1))
+        line = capsys.readouterr().out
+        assert f"  {status}  " in line
+        assert "check the --forward-to URL (path, secret)" in line
+    show(Delivered(sms, at, 200, None, None, 1))
+    assert "--forward-to" not in capsys.readouterr().out
+
+    with emu.client(TOKEN) as client:
+        listener = Listener(client, E164, "http://127.0.0.1:9/hook", lambda event: None)
+        listener.outbox.add(sms, 0.0)
+        assert _summary(E164, listener).endswith(", 1 not delivered (message id 14).")
+        listener.outbox.add(sms.model_copy(update={"id": 15}), 0.0)
+        assert _summary(E164, listener).endswith(", 2 not delivered (message ids 14, 15).")
+        listener.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -269,3 +269,35 @@ async def test_async_wait(anyio_backend: str) -> None:
     finally:
         await client.aclose()
         await http.aclose()
+
+
+def test_a_slow_poll_does_not_overrun_the_wait() -> None:
+    from dtmf.testing import Emulator
+
+    with Emulator(seed=3) as emu:
+        emu.add_account("wait-token", balance=10_000_000)
+        with emu.client("wait-token") as client:
+            number = client.numbers.rent("gb-mobile")
+            emu.faults.add("numbers.get", delay=30, always=True)  # the service hangs
+            started = time.monotonic()
+            with pytest.raises(dtmf.MessageTimeoutError, match="last poll failed"):
+                number.wait_for_message(timeout=1)
+            assert time.monotonic() - started < 10  # bounded by the wait, not by the 30 s hang
+
+
+def test_transient_poll_failures_do_not_end_the_wait() -> None:
+    from dtmf.testing import Emulator
+
+    with Emulator(seed=3) as emu:
+        emu.add_account("wait-token", balance=10_000_000)
+        with emu.client("wait-token", max_retries=0) as client:
+            number = client.numbers.rent("gb-mobile")
+            since = emu.clock.now() - timedelta(seconds=1)
+            emu.simulate_inbound_sms(to=number.e164, sender="+447700900123", content="code 4242")
+            emu.faults.add("numbers.get", status=503, count=2)
+            found = number.wait_for_message(
+                timeout=30, since=since, match=re.compile(r"code (\d+)")
+            )
+            assert found.code == "4242"
+            polls = [r for r in emu.requests if r.operation == "numbers.get"]
+            assert len(polls) == 3  # two failed polls, then the one that found it

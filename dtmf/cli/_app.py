@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from .._client import Client
+from .._core import check_base_url
 from .._errors import (
     APIConnectionError,
     APIError,
@@ -28,7 +29,18 @@ from .._errors import (
 )
 from ._output import Output
 
-__all__ = ["EXIT_API", "EXIT_NETWORK", "EXIT_TIMEOUT", "EXIT_USAGE", "Settings", "cli", "run"]
+__all__ = [
+    "EXIT_API",
+    "EXIT_NETWORK",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
+    "CommandLineError",
+    "Settings",
+    "cli",
+    "global_options",
+    "run",
+    "with_global_options",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -38,7 +50,17 @@ EXIT_NETWORK = 4
 EXIT_TIMEOUT = 5
 EXIT_INTERRUPTED = 130
 
+DEFAULT_API_URL = "https://dtmf.io/api/v1"
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CommandLineError(Exception):
+    """A problem the command line found itself, before any request: one line, 'dtmf: MESSAGE'."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -49,6 +71,7 @@ class Settings:
     base_url: str | None = None
     json: bool | None = None
     debug: bool = False
+    allow_http: bool = False
 
     def output(self) -> Output:
         """JSON when asked, or by default when stdout is not a terminal."""
@@ -56,17 +79,46 @@ class Settings:
         return Output(as_json)
 
     def client(self) -> Client:
-        """A `dtmf.Client`; the token and base URL fall back to DTMF_TOKEN and DTMF_BASE_URL."""
+        """A `dtmf.Client`; the token and base URL fall back to DTMF_TOKEN and DTMF_BASE_URL.
+
+        A missing token and a plain-http base URL are refused here, with advice in
+        terms of this command's options rather than the SDK's arguments.
+        """
+        token = self.token if self.token is not None else os.environ.get("DTMF_TOKEN")
+        if not token:
+            raise CommandLineError("no API token: pass --token or set DTMF_TOKEN")
+        base_url = self.api_base_url()
+        if base_url is not None and not self.allow_http and _plain_http_elsewhere(base_url):
+            source = "--base-url" if self.base_url else "$DTMF_BASE_URL"
+            raise CommandLineError(
+                f"the base URL {base_url!r} (from {source}) is plain http to a host that is not "
+                "this machine: the token would cross the network in clear text. Use https, or "
+                "pass --allow-http if you really mean it (e.g. a reference server in another "
+                "container)"
+            )
         if self.debug:
             # The SDK's and httpx's own lines (requests, retries); not httpcore's byte-level trace.
             logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
             logging.getLogger("dtmf").setLevel(logging.DEBUG)
             logging.getLogger("httpx").setLevel(logging.INFO)
-        return Client(self.token, base_url=self.base_url)
+        return Client(token, base_url=base_url, allow_http=self.allow_http)
 
     def api_base_url(self) -> str | None:
         """The base URL chosen by option or environment (None: the SDK's default)."""
         return self.base_url or os.environ.get("DTMF_BASE_URL") or None
+
+
+def _plain_http_elsewhere(base_url: str) -> bool:
+    """Whether the SDK refuses `base_url` only for being plain http to another machine."""
+    try:
+        check_base_url(base_url, allow_http=True)
+    except ConfigurationError:
+        return False  # not a URL at all: the SDK's own message says so
+    try:
+        check_base_url(base_url, allow_http=False)
+    except ConfigurationError:
+        return True
+    return False
 
 
 def settings() -> Settings:
@@ -76,49 +128,72 @@ def settings() -> Settings:
 
 def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     # Each global option may be given before or after the subcommand; a later,
-    # explicit value wins and an absent one (None, or False for --debug) changes nothing.
+    # explicit value wins and an absent one (None, or False for a flag) changes nothing.
+    flag = name in ("debug", "allow_http")
+
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        if value is not None and not (name == "debug" and value is False):
+        if value is not None and not (flag and value is False):
             setattr(ctx.ensure_object(Settings), name, value)
 
     return callback
 
 
+def with_global_options(*, default_base_url: str = DEFAULT_API_URL) -> Callable[[F], F]:
+    """Add --token, --base-url, --allow-http, --json/--no-json and --debug to a command.
+
+    `default_base_url` is what --base-url's help names as the default.
+    """
+
+    def decorate(function: F) -> F:
+        options = [
+            click.option(
+                "--token",
+                metavar="TOKEN",
+                expose_value=False,
+                callback=_setter("token"),
+                help="API token (default: $DTMF_TOKEN). Never printed.",
+            ),
+            click.option(
+                "--base-url",
+                metavar="URL",
+                expose_value=False,
+                callback=_setter("base_url"),
+                help=f"API base URL (default: $DTMF_BASE_URL, then {default_base_url}).",
+            ),
+            click.option(
+                "--allow-http",
+                is_flag=True,
+                expose_value=False,
+                callback=_setter("allow_http"),
+                help="Allow a plain-http base URL on another machine (the token then crosses "
+                "the network in clear text).",
+            ),
+            click.option(
+                "--json/--no-json",
+                default=None,
+                expose_value=False,
+                callback=_setter("json"),
+                help="JSON output (default: JSON when stdout is not a terminal, tables when it "
+                "is).",
+            ),
+            click.option(
+                "--debug",
+                is_flag=True,
+                expose_value=False,
+                callback=_setter("debug"),
+                help="Show tracebacks and log HTTP requests.",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def global_options(function: F) -> F:
-    """Add --token, --base-url, --json/--no-json and --debug to a command."""
-    options = [
-        click.option(
-            "--token",
-            metavar="TOKEN",
-            expose_value=False,
-            callback=_setter("token"),
-            help="API token (default: $DTMF_TOKEN). Never printed.",
-        ),
-        click.option(
-            "--base-url",
-            metavar="URL",
-            expose_value=False,
-            callback=_setter("base_url"),
-            help="API base URL (default: $DTMF_BASE_URL, then https://dtmf.io/api/v1).",
-        ),
-        click.option(
-            "--json/--no-json",
-            default=None,
-            expose_value=False,
-            callback=_setter("json"),
-            help="JSON output (default: JSON when stdout is not a terminal, tables when it is).",
-        ),
-        click.option(
-            "--debug",
-            is_flag=True,
-            expose_value=False,
-            callback=_setter("debug"),
-            help="Show tracebacks and log HTTP requests.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    """Add the global options (--token, --base-url, ...) to a command of the API."""
+    return with_global_options()(function)
 
 
 ROOT_HELP = """Rent phone numbers, send and receive SMS with DTMF.io.
@@ -142,8 +217,10 @@ Try it without an account, against the bundled reference server:
 
 \b
 Output: tables when stdout is a terminal, the documented JSON shapes when it
-is not (pipes, files); --json / --no-json choose. Times are local for people,
-UTC (ISO 8601) in JSON.
+is not (pipes, files); --json / --no-json choose. Times for people are in this
+machine's time zone, with its name (2026-11-25 23:35:16 CET); times in JSON
+are UTC, written as the service documents them: no offset
+(2026-11-25T22:35:16.082160).
 
 \b
 Exit codes:
@@ -153,7 +230,8 @@ Exit codes:
   3    the API refused (bad token, no funds, unknown number, ...)
   4    network error: the API could not be reached or did not answer in time
   5    `dtmf wait` timed out
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C); but `dtmf listen` and `dtmf emulator` run until
+       stopped, and exit 0 when stopped with Ctrl-C or SIGTERM
 
 \b
 Shell completion (bash, zsh, fish):
@@ -178,8 +256,10 @@ def _hint(exc: BaseException) -> str:
     """What to do, when the SDK's message does not already say it for a command-line user."""
     if isinstance(exc, APIConnectionError):
         return " (the base URL comes from --base-url or $DTMF_BASE_URL)"
-    if isinstance(exc, ConfigurationError) and "token" in str(exc).lower():
-        return " (pass --token or set $DTMF_TOKEN)"
+    if isinstance(exc, ConfigurationError) and str(exc).startswith(
+        ("the API token", "no API token")
+    ):
+        return " (pass --token or set DTMF_TOKEN)"
     return ""
 
 
@@ -219,6 +299,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else "dtmf"
         hint = f" (see '{where} --help')" if isinstance(exc, click.UsageError) else ""
         return _fail(f"{where}: error", exc.format_message() + hint, exc.exit_code, exc, False)
+    except CommandLineError as exc:
+        return _fail("dtmf", str(exc), exc.exit_code, exc, state.debug)
     except click.Abort as exc:  # Ctrl-C, turned into Abort by click
         return _fail("dtmf", "interrupted", EXIT_INTERRUPTED, exc, state.debug)
     except KeyboardInterrupt as exc:

@@ -11,7 +11,7 @@ from typing import cast
 import click
 import httpx
 
-from ._app import EXIT_API, EXIT_NETWORK, EXIT_USAGE, cli, global_options, settings
+from ._app import EXIT_API, EXIT_NETWORK, EXIT_USAGE, cli, settings, with_global_options
 
 __all__: list[str] = []
 
@@ -20,7 +20,7 @@ DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765/api/v1"
 SERVE_EPILOG = """\
 The reference server keeps everything in memory; its account starts with
 --balance satoshis and is known by --token. It prints its base URL, then serves
-until Ctrl-C. It also serves a control API under /_emulator (unless
+until stopped. It also serves a control API under /_emulator (unless
 --no-control), without a token, for tests in any language:
 
   POST /_emulator/inbound        {"to": E164, "sender": E164, "content": TEXT}
@@ -69,20 +69,26 @@ def emulator(ctx: click.Context, args: tuple[str, ...]) -> int:
         raise click.ClickException(
             f"the reference server needs {exc.name}: pip install 'dtmf-io[cli]'"
         ) from None
-    return serve(list(args), prog="dtmf emulator", epilog=SERVE_EPILOG)
+    return serve(
+        list(args),
+        prog="dtmf emulator",
+        epilog=SERVE_EPILOG,
+        name="dtmf",
+        package="dtmf-io[cli]",
+    )
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("e164")
 @click.option("--from", "sender", required=True, metavar="E164", help="The sender's number.")
 @click.option("--text", required=True, help="The SMS text.")
-@global_options
+@with_global_options(default_base_url=DEFAULT_EMULATOR_URL)
 def inbound(e164: str, sender: str, text: str) -> None:
     """Make a served reference server receive an SMS on a number you rent there.
 
     The number applies its SMS action as the service would (forward, or a
     webhook POST whose answer is sent back). The server is found with
-    --base-url or $DTMF_BASE_URL (default http://127.0.0.1:8765/api/v1).
+    --base-url or $DTMF_BASE_URL (default: http://127.0.0.1:8765/api/v1).
 
     \b
     Examples:

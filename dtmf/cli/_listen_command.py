@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from types import FrameType
 
 import click
@@ -12,7 +12,7 @@ import click
 from .._validate import check_e164, check_webhook_url
 from ._app import cli, global_options, settings
 from ._listen import Delivered, Event, Listener, PollFailed, Retrying
-from ._output import Output, local_time
+from ._output import Output, json_time, local_time
 
 __all__: list[str] = []
 
@@ -21,8 +21,8 @@ def _stamp(moment: datetime) -> str:
     return local_time(moment, date=False)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+# Answers that mean the POST did not reach the handler: the URL's path or secret is wrong.
+WRONG_URL_STATUSES = frozenset({404, 405})
 
 
 def _printer(out: Output) -> Callable[[Event], None]:
@@ -32,7 +32,7 @@ def _printer(out: Output) -> Callable[[Event], None]:
             if out.as_json:
                 out.json(
                     {
-                        "time": _iso(event.at),
+                        "time": json_time(event.at),
                         "id": sms.id,
                         "sender": sms.sender,
                         "content": sms.content,
@@ -48,6 +48,8 @@ def _printer(out: Output) -> Callable[[Event], None]:
             outcome = f"reply {event.reply!r}" if event.reply is not None else "no reply"
             if event.error is not None:
                 outcome = event.error
+            if event.status in WRONG_URL_STATUSES:
+                outcome += "; check the --forward-to URL (path, secret)"
             out.line(f"{_stamp(event.at)}  {sms.sender}  {status}  {outcome}")
         elif isinstance(event, Retrying):
             out.note(
@@ -98,9 +100,12 @@ def listen(e164: str, forward_to: str, poll_interval: float) -> None:
     sent back to the sender as an SMS (ASCII, at most 160 characters).
 
     One line per delivery on stdout: time, sender, HTTP status, reply (JSON
-    lines with --json). If your app is down, the message is retried with
-    backoff; each message is delivered once, in order. Messages that arrived
-    before `listen` started are not delivered. Ctrl-C stops (exit code 0).
+    lines with --json). If your app is down (no connection, or HTTP 502, 503
+    or 504), the message is retried with backoff; any other answer counts as
+    delivered (a 404 or 405 usually means a wrong --forward-to path or
+    secret). Each message is delivered once, in order. Messages that arrived
+    before `listen` started are not delivered. It runs until stopped, and
+    exits 0 when stopped with Ctrl-C or SIGTERM.
 
     \b
     Examples:
@@ -124,6 +129,11 @@ def listen(e164: str, forward_to: str, poll_interval: float) -> None:
             pass
         finally:
             signal.signal(signal.SIGTERM, previous)
+    out.note(_summary(e164, listener), style=None)
+
+
+def _summary(e164: str, listener: Listener) -> str:
+    """The last line: what was delivered, and the ids of what was not."""
     pending = listener.outbox.pending()
     summary = (
         f"Stopped listening to {e164}: {listener.delivered} delivered, "
@@ -131,5 +141,6 @@ def listen(e164: str, forward_to: str, poll_interval: float) -> None:
     )
     if pending:
         ids = ", ".join(str(sms.id) for sms in pending)
-        summary += f", {len(pending)} not delivered (message ids {ids})"
-    out.note(summary + ".", style=None)
+        label = "message id" if len(pending) == 1 else "message ids"
+        summary += f", {len(pending)} not delivered ({label} {ids})"
+    return summary + "."

@@ -1,36 +1,47 @@
 """How the command line shows results: JSON for scripts, rich tables and lines for people.
 
 JSON output reuses the documented shapes of the original client (`dtmf.compat`),
-with timestamps in UTC. Human output shows satoshis with thousands separators and
-times in this machine's local time zone. Content that came from the service or a
-user is always printed as plain text, never as rich markup.
+with timestamps in UTC written as the service documents them, without an offset
+(`json_time`). Human output shows satoshis with thousands separators and times in
+this machine's local time zone, with the zone's name. Content that came from the
+service or a user is always printed as plain text, never as rich markup.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from .._models import BaseGroup, BaseNumber, Message
-from ..compat import MessageDict, _message  # pyright: ignore[reportPrivateUsage]
+from ..compat import (  # pyright: ignore[reportPrivateUsage]
+    MessageDict,
+    _message,  # pyright: ignore[reportPrivateUsage]
+    _timestamp,  # pyright: ignore[reportPrivateUsage]
+)
 
 __all__ = [
     "Output",
     "btc",
+    "json_time",
     "local_time",
     "message_row",
     "satoshis",
 ]
 
 SATOSHIS_PER_BTC = Decimal(100_000_000)
+
+# How table columns are laid out: numbers right-aligned; only free text wraps.
+NUMERIC_COLUMNS = frozenset({"Setup", "Per minute", "Per SMS in", "Cost", "Messages"})
+FREE_TEXT_COLUMNS = frozenset({"Name", "SMS action", "Content"})
 
 
 def satoshis(value: object) -> str:
@@ -46,10 +57,34 @@ def btc(value: int) -> str:
 
 
 def local_time(value: datetime | None, *, date: bool = True) -> str:
-    """An aware datetime in this machine's time zone, or '-'."""
+    """An aware datetime in this machine's time zone, with the zone's name, or '-'.
+
+    '2026-11-25 23:35:16 CET', or '23:35:16 CET' without the date.
+    """
     if value is None:
         return "-"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+    local = value.astimezone()
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+    return f"{shown} {_zone_name(local)}"
+
+
+def _zone_name(local: datetime) -> str:
+    """'CET', or 'UTC+01:00' where the system names zones in words (Windows)."""
+    name = local.tzname() or ""
+    if name and len(name) <= 6 and " " not in name:
+        return name
+    offset = local.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def json_time(value: datetime) -> str:
+    """An aware datetime for JSON, as the service writes times: UTC without an offset.
+
+    '2026-11-25T22:35:16.082160', like the timestamps of the documented shapes.
+    """
+    return _timestamp(value) or ""
 
 
 def message_row(message: Message, e164: str) -> MessageDict:
@@ -95,12 +130,31 @@ class Output:
         rows: Iterable[Sequence[object]],
         *,
         title: str | None = None,
-        wrap: Sequence[str] = ("Name", "Content", "SMS action"),
+        numeric: Collection[str] = NUMERIC_COLUMNS,
+        free_text: Collection[str] = FREE_TEXT_COLUMNS,
     ) -> None:
-        """A table; every cell is shown as plain text. Only the `wrap` columns wrap."""
-        table = Table(title=title, title_justify="left", header_style="bold")
+        """A table; every cell is shown as plain text.
+
+        Numbers are right-aligned; no column but the `free_text` ones ever wraps or
+        shrinks. Those take what width is left: wrapped at spaces, and a word too
+        long for them ends in '…'.
+        """
+        table = Table(
+            title=title,
+            title_justify="left",
+            header_style="bold",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            collapse_padding=True,
+        )
         for column in columns:
-            table.add_column(column, overflow="fold", no_wrap=column not in wrap)
+            wraps = column in free_text
+            table.add_column(
+                column,
+                justify="right" if column in numeric else "left",
+                no_wrap=not wraps,
+                overflow="ellipsis" if wraps else "fold",
+            )
         for row in rows:
             table.add_row(*(Text("-" if cell is None else str(cell)) for cell in row))
         self.out.print(table)
@@ -133,7 +187,9 @@ def group_rows(groups: Iterable[BaseGroup]) -> list[list[Any]]:
 
 
 GROUP_COLUMNS = ("Group", "Name", "Country", "SMS", "Voice", "Setup", "Per minute", "Per SMS in")
-NUMBER_COLUMNS = ("Number", "Group", "SMS action", "Rented since", "Per minute", "Messages")
+# The rate per minute is left to `numbers show` (and `groups`): with it, the SMS
+# action would have no room on an 80-column terminal.
+NUMBER_COLUMNS = ("Number", "Group", "Rented since", "Messages", "SMS action")
 MESSAGE_COLUMNS = ("Time", "", "With", "Cost", "OK", "Content")
 
 
@@ -143,10 +199,9 @@ def number_rows(numbers: Iterable[BaseNumber]) -> list[list[Any]]:
         [
             n.e164,
             n.group_id,
-            describe_action(n),
             local_time(n.assignment_start),
-            satoshis(n.cost_per_minute),
             len(n.messages),
+            describe_action(n),
         ]
         for n in numbers
     ]

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._client import AsyncClient, Client
+from .._client import AsyncClient, Client, RequestOptions
 from .._validate import MAX_SMS_LENGTH, check_e164, render_sms
 from ._app import (
     ASGIApp,
@@ -47,7 +47,7 @@ from ._faults import Fault, Faults
 from ._state import Clock, State
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
 __all__ = [
     "AccountHandle",
@@ -59,7 +59,7 @@ __all__ = [
     "serve_asgi",
 ]
 
-IN_PROCESS_BASE_URL = "http://emulator.localhost/api/v1"
+IN_PROCESS_BASE_URL = "http://localhost/api/v1"  # never resolved: no socket is opened
 WEBHOOK_TIMEOUT = 5.0
 
 
@@ -168,7 +168,7 @@ class Emulator:
         """An async httpx transport that serves requests from this emulator, in-process."""
         return AsyncTransport(self.server)
 
-    def client(self, token: str, **options: Any) -> Client:
+    def client(self, token: str, **options: Unpack[RequestOptions]) -> Client:
         """A `dtmf.Client` talking to this emulator in-process; `options` go to `Client`.
 
         Its httpx client belongs to the emulator and is closed by `close()`.
@@ -178,7 +178,7 @@ class Emulator:
             self._http_clients.append(http)
         return Client(token, base_url=self.base_url, http_client=http, **options)
 
-    def async_client(self, token: str, **options: Any) -> AsyncClient:
+    def async_client(self, token: str, **options: Unpack[RequestOptions]) -> AsyncClient:
         """A `dtmf.AsyncClient` talking to this emulator in-process (asyncio or trio)."""
         http = httpx.AsyncClient(transport=self.async_transport())
         with self._lock:

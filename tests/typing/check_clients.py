@@ -55,3 +55,16 @@ def compat_usage(old: dtmf.DTMF) -> None:
     for message in old.number("+1234567890")["messages"]:
         assert_type(message["from"], str | None)
     assert_type(old.end_rental("+1234567890"), Literal[True])
+
+
+class MyClient(dtmf.Client):
+    """Users subclass clients (to add helpers); the resources keep their types."""
+
+    def balance(self) -> int:
+        return self.account.get().balance
+
+
+def subclass_usage(client: MyClient) -> None:
+    assert_type(client.numbers.get("+1234567890"), dtmf.Number)
+    assert_type(client.with_options(max_retries=0), MyClient)
+    assert_type(client.with_options(max_retries=0).numbers.list(), list[dtmf.Number])
