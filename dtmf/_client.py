@@ -376,7 +376,13 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
         return _named(method, operation)
 
-    async def _call(self, operation: Operation[Any, Any, Any], wire: WireFields) -> Any:
+    async def _call(
+        self,
+        operation: Operation[Any, Any, Any],
+        wire: WireFields,
+        parse: Callable[[bytes], Any] | None = None,
+    ) -> Any:
+        """Make one call; `parse` reads the body instead of the operation's result shape."""
         self._check_open()
         steps = exchange(self._options, operation, wire)
         outcome: Outcome = None
@@ -395,7 +401,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
                     outcome = None
         except StopIteration as done:
             response: httpx.Response = done.value
-        return self._result(operation, wire, response, operation.result.parse_async)
+        return self._result(operation, wire, response, parse or operation.result.parse_async)
 
     async def aclose(self) -> None:
         """Close the connection pool (idempotent). Views from `with_options()` close with it;

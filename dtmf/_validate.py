@@ -22,6 +22,7 @@ __all__ = [
     "check_group_type",
     "check_sms_action",
     "check_webhook_url",
+    "render_reply",
     "render_sms",
 ]
 
@@ -29,7 +30,6 @@ GroupType: TypeAlias = Literal["mobile", "local"]
 SmsActionName: TypeAlias = Literal["forward", "webhook"]
 
 MAX_SMS_LENGTH = 160
-GROUP_TYPES: tuple[str, ...] = ("mobile", "local")
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _GROUP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -135,6 +135,17 @@ def render_sms(content: str) -> str:
 
         text = anyascii(content)
     return "".join(ch for ch in text if ch >= " " or ch == "\n")
+
+
+def render_reply(text: str) -> str:
+    """The SMS the service sends for a webhook's answer of `text`.
+
+    The documented rule (README, "Webhooks"; `dtmf.webhooks`): a webhook's 2xx
+    answer with a non-empty body is sent back to the sender as an SMS, rendered
+    to ASCII (`render_sms`) and cut to 160 characters. The reference server
+    sends forwarded SMS the same way.
+    """
+    return render_sms(text)[:MAX_SMS_LENGTH]
 
 
 def check_content(value: object, parameter: str = "content") -> str:

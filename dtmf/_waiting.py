@@ -3,7 +3,8 @@
 `wait_for_message()` polls the number until a new inbound message matches, or
 raises `MessageTimeoutError`. The decisions (which messages are new, which match,
 how long to sleep) live once in `_Watch`, which does no I/O; the sync and async
-functions only differ in how they refresh the number and sleep.
+functions only differ in how they refresh the number and sleep. Which polled
+messages are new is `NewMessages`' decision, shared with `dtmf listen`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypeVar
 
 from ._errors import (
     APIConnectionError,
@@ -75,6 +76,7 @@ class MessageMatch:
 # How a message is recognised from one poll to the next. The id when the service
 # gives one; otherwise everything it sent about the message.
 _Identity: TypeAlias = int | tuple[object, ...]
+_Item = TypeVar("_Item")
 
 
 def _identity(message: Message) -> _Identity:
@@ -88,6 +90,58 @@ def _identity(message: Message) -> _Identity:
         message.content,
         message.timestamp_on_wire,
     )
+
+
+def _sort_oldest_first(items: list[_Item], message: Callable[[_Item], Message]) -> None:
+    """Oldest first, whatever order the service lists them in (when all have a timestamp)."""
+    if all(message(item).timestamp is not None for item in items):
+        items.sort(key=lambda item: message(item).timestamp or _EPOCH)
+
+
+class Arrival(NamedTuple):
+    """A new message, with the key that tells it apart from every other.
+
+    The key is the message's id when the service gives one; otherwise everything
+    the service said about it and which repeat it is (the same code sent twice is
+    two messages), so it is the same from one run to the next.
+    """
+
+    message: Message
+    key: tuple[_Identity, int]
+
+
+class NewMessages:
+    """Which of a number's polled messages are new inbound ones, each reported once.
+
+    `baseline()` records the messages that already exist; `new()` then returns,
+    from each poll, the inbound messages no earlier poll listed, oldest first. A
+    message is recognised by its id; without one, by everything the service said
+    about it, counting repeats. Before any `baseline()`, every message is new.
+    """
+
+    def __init__(self, e164: str) -> None:
+        self.e164 = e164
+        self._seen: Counter[_Identity] = Counter()
+
+    def baseline(self, messages: Iterable[Message]) -> None:
+        """Record `messages` as already there: `new()` never returns them."""
+        self._seen = Counter(_identity(m) for m in messages)
+
+    def new(self, messages: Iterable[Message]) -> list[Message]:
+        """The inbound messages of one poll never seen before, oldest first."""
+        return [arrival.message for arrival in self.arrivals(messages)]
+
+    def arrivals(self, messages: Iterable[Message]) -> list[Arrival]:
+        """`new()`, each message with its key."""
+        seen = self._seen
+        fresh: list[Arrival] = []
+        for message, identity, nth in _occurrences(messages):
+            if nth >= seen[identity]:
+                seen[identity] = nth + 1
+                if message.is_inbound_to(self.e164):
+                    fresh.append(Arrival(message, (identity, nth)))
+        _sort_oldest_first(fresh, lambda arrival: arrival.message)
+        return fresh
 
 
 def _occurrences(messages: Iterable[Message]) -> Iterable[tuple[Message, _Identity, int]]:
@@ -136,7 +190,8 @@ class _Watch:
         self.since = None if since is None else as_utc(since)
         self.deadline = time.monotonic() + timeout
         self.delay = FIRST_DELAY
-        self.baseline: Counter[_Identity] | None = None
+        self.tracker = NewMessages(e164)
+        self.polled = False  # the first poll only records what is already there
         self.rejected = 0  # new inbound messages the matcher turned down, for the error
         self.poll_error: Exception | None = None  # the last failed poll, for the error
 
@@ -146,32 +201,33 @@ class _Watch:
 
     def check(self, messages: list[Message]) -> MessageMatch | None:
         """The first new inbound message that matches, from one poll's messages."""
-        if self.baseline is None:
-            self.baseline = Counter(_identity(m) for m in messages)
+        if not self.polled:
+            self.polled = True
+            self.tracker.baseline(messages)
             if self.since is None:
                 return None
-        new = [
-            message
-            for message, identity, nth in _occurrences(messages)
-            if message.is_inbound_to(self.e164) and self._is_new(message, identity, nth)
-        ]
-        # Oldest first, whatever order the service lists them in.
-        if all(m.timestamp is not None for m in new):
-            new.sort(key=lambda m: m.timestamp or _EPOCH)
-        rejected = 0
+            # With `since`, a message already there counts when timestamped after it.
+            since = self.since
+            new = [
+                m
+                for m in messages
+                if m.is_inbound_to(self.e164) and m.timestamp is not None and m.timestamp > since
+            ]
+            _sort_oldest_first(new, lambda m: m)
+        else:
+            new = [m for m in self.tracker.new(messages) if self._is_new(m)]
         for message in new:
             found = self._try(message)
             if found is not None:
                 return found
-            rejected += 1
-        self.rejected = rejected
+            self.rejected += 1
         return None
 
-    def _is_new(self, message: Message, identity: _Identity, nth: int) -> bool:
-        assert self.baseline is not None
+    def _is_new(self, message: Message) -> bool:
+        """Whether a message that arrived after the first poll counts (with `since`: by time)."""
         if self.since is not None and message.timestamp is not None:
             return message.timestamp > self.since
-        return nth >= self.baseline[identity]
+        return True
 
     def _try(self, message: Message) -> MessageMatch | None:
         match = self.match

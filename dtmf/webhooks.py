@@ -32,7 +32,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, TypeAlias
@@ -41,9 +41,13 @@ from urllib.parse import parse_qs
 import anyio.to_thread
 from pydantic import ValidationError
 
+from ._asgi import Receive as Receive
+from ._asgi import Scope as Scope
+from ._asgi import Send as Send
+from ._asgi import lifespan
 from ._errors import InvalidParameterError, WebhookError
 from ._models import InboundSMS
-from ._validate import MAX_SMS_LENGTH, render_sms
+from ._validate import MAX_SMS_LENGTH, render_reply, render_sms
 
 __all__ = ["WebhookError", "asgi_app", "parse", "reply_text", "wsgi_app"]
 
@@ -55,9 +59,6 @@ AnyHandler: TypeAlias = Callable[[InboundSMS], str | Awaitable[str | None] | Non
 """A `Handler`, or a coroutine function doing the same (ASGI only)."""
 
 # The ASGI and WSGI callables, as loosely as their specifications define them.
-Scope: TypeAlias = MutableMapping[str, Any]
-Receive: TypeAlias = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send: TypeAlias = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 StartResponse: TypeAlias = Callable[..., Any]
 WSGIApp: TypeAlias = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -96,11 +97,10 @@ def reply_text(text: str) -> str:
     """The SMS the service will send for a webhook answer of `text`.
 
     Rendered to ASCII as the service does (`render_sms`) and cut to 160
-    characters; a WARNING on the "dtmf.webhooks" logger says when and how the text
+    characters (`render_reply`); a WARNING on the "dtmf.webhooks" logger says when and how the text
     was altered, so a reply that silently lost its end gets noticed.
     """
-    rendered = render_sms(text)
-    reply = rendered[:MAX_SMS_LENGTH]
+    reply = render_reply(text)
     changes: list[str] = []
     transliterated = sum(1 for ch in text if not ch.isascii())
     dropped = sum(1 for ch in text if ch.isascii() and ch < " " and ch != "\n")
@@ -108,8 +108,9 @@ def reply_text(text: str) -> str:
         changes.append(f"transliterated {transliterated} non-ASCII character(s)")
     if dropped:
         changes.append(f"dropped {dropped} control character(s)")
-    if len(rendered) > MAX_SMS_LENGTH:
-        changes.append(f"cut from {len(rendered)} to {MAX_SMS_LENGTH} characters")
+    # Only a reply of the full length may have been cut: render again to say by how much.
+    if len(reply) == MAX_SMS_LENGTH and (length := len(render_sms(text))) > MAX_SMS_LENGTH:
+        changes.append(f"cut from {length} to {MAX_SMS_LENGTH} characters")
     if changes:
         logger.warning(
             "webhook reply altered before sending: %s (dtmf.render_sms() previews it)",
@@ -352,7 +353,7 @@ def asgi_app(
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -387,17 +388,6 @@ def asgi_app(
         await send({"type": "http.response.body", "body": answer.body})
 
     return app
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    # Nothing to set up; answering keeps servers from warning about a missing lifespan.
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _read_asgi(receive: Receive, limit: int) -> bytes:

@@ -34,7 +34,8 @@ from typing import Any, Literal
 import dtmf
 from dtmf._contract import OPERATIONS, Retry
 from dtmf.testing import Emulator
-from dtmf.testing._app import ASGIApp, serve_in_thread
+from dtmf.testing._asgi_app import ASGIApp
+from dtmf.testing._serving import serve_in_thread
 
 TOKEN = "fault-matrix-token-7f3c9a"
 SEED = 1234

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -102,6 +103,71 @@ def test_listener_core_with_a_fake_app(emu: Emulator) -> None:
         assert calls == [{"id": calls[0]["id"], "e164": number, "sender": SENDER, "content": "hi"}]
         out = [m for m in client.numbers.get(number).messages if not m.is_inbound_to(number)]
         assert [(m.to, m.content) for m in out] == [(SENDER, "Thanks, Zurich")]
+
+
+@pytest.mark.parametrize(
+    ("fault", "stored"),
+    [({"drop": "after"}, 1), ({"status": 500}, 0)],
+    ids=["dropped-after-sending", "500"],
+)
+def test_a_reply_that_may_have_been_sent_says_so_and_is_not_sent_again(
+    emu: Emulator, fault: dict[str, Any], stored: int
+) -> None:
+    events: list[object] = []
+
+    def app(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="Thanks")
+
+    now = [0.0]
+    with emu.client(TOKEN) as client, httpx.Client(transport=httpx.MockTransport(app)) as http:
+        number = client.numbers.rent("gb-mobile").e164
+        listener = Listener(
+            client, number, "http://app/hook", events.append, http=http, clock=lambda: now[0]
+        )
+        listener.step()  # the baseline poll
+        emu.simulate_inbound_sms(number, SENDER, "hi")
+        sends = sum(r.operation == "messages.send" for r in emu.requests)
+        emu.faults.add("messages.send", **fault)
+        for moment in (1.0, 30.0, 60.0):
+            now[0] = moment
+            listener.step()
+        delivered = [e for e in events if isinstance(e, Delivered)]
+        assert len(delivered) == 1
+        assert delivered[0].reply is None
+        assert delivered[0].error is not None
+        assert delivered[0].error.startswith(
+            "the reply may or may not have been sent: check the number's messages"
+        )
+        assert sum(r.operation == "messages.send" for r in emu.requests) == sends + 1
+        out = [m for m in client.numbers.get(number).messages if not m.is_inbound_to(number)]
+        assert [m.content for m in out] == ["Thanks"] * stored
+        assert listener.replies == 0
+        client.numbers.end_rental(number)
+
+
+def test_a_reply_refused_before_sending_says_not_sent(emu: Emulator) -> None:
+    events: list[object] = []
+
+    def app(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="Thanks")
+
+    now = [0.0]
+    with emu.client(TOKEN) as client, httpx.Client(transport=httpx.MockTransport(app)) as http:
+        number = client.numbers.rent("gb-mobile").e164
+        listener = Listener(
+            client, number, "http://app/hook", events.append, http=http, clock=lambda: now[0]
+        )
+        listener.step()
+        emu.simulate_inbound_sms(number, SENDER, "hi")
+        emu.faults.add("messages.send", status=400)
+        for moment in (1.0, 30.0):
+            now[0] = moment
+            listener.step()
+        delivered = [e for e in events if isinstance(e, Delivered)]
+        assert len(delivered) == 1
+        assert delivered[0].error is not None
+        assert delivered[0].error.startswith("reply not sent: ")
+        client.numbers.end_rental(number)
 
 
 @pytest.fixture(scope="module")

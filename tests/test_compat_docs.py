@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import dtmf
+from tests.wire import OPS, wire
 
 DOC_GROUP = {
     "id": "cz-mobile",
@@ -54,19 +55,27 @@ DOC_RENTED = {
 }
 ADDRESS = {"address": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"}
 
-# What the service sends for each (method, path); None means 204 No Content.
-ANSWERS: dict[tuple[str, str], Any] = {
-    ("GET", "/api/v1/account"): {"balance": 12345},
-    ("GET", "/api/v1/addresses"): [ADDRESS, ADDRESS],
-    ("POST", "/api/v1/addresses"): ADDRESS,
-    ("GET", "/api/v1/groups"): [DOC_GROUP],
-    ("GET", "/api/v1/numbers"): [DOC_NUMBER],
-    ("GET", "/api/v1/number"): DOC_NUMBER,
-    ("POST", "/api/v1/numbers"): DOC_RENTED,
-    ("DELETE", "/api/v1/number"): None,
-    ("PUT", "/api/v1/number/sms_action"): None,
-    ("POST", "/api/v1/message"): None,
+# What the service sends for each operation; None means no body.
+ANSWERS: dict[str, Any] = {
+    "account.get": {"balance": 12345},
+    "addresses.list": [ADDRESS, ADDRESS],
+    "addresses.create": ADDRESS,
+    "groups.list": [DOC_GROUP],
+    "numbers.list": [DOC_NUMBER],
+    "numbers.get": DOC_NUMBER,
+    "numbers.rent": DOC_RENTED,
+    "numbers.end_rental": None,
+    "numbers.set_sms_action": None,
+    "messages.send": None,
 }
+# The same, by the (method, path) the wire contract gives each operation.
+BY_ROUTE: dict[tuple[str, str], tuple[int, Any]] = {
+    wire(name): (OPS[name].success_status, body) for name, body in ANSWERS.items()
+}
+
+
+def test_every_operation_has_an_answer() -> None:
+    assert set(ANSWERS) == set(OPS)
 
 
 @pytest.fixture
@@ -78,10 +87,9 @@ def sent() -> list[httpx.Request]:
 def old(sent: list[httpx.Request]) -> Iterator[dtmf.DTMF]:
     def answer(request: httpx.Request) -> httpx.Response:
         sent.append(request)
-        body = ANSWERS[(request.method, request.url.path)]
+        status, body = BY_ROUTE[(request.method, request.url.path)]
         if body is None:
-            return httpx.Response(204)
-        status = 201 if request.method == "POST" else 200
+            return httpx.Response(status)
         return httpx.Response(status, json=body)
 
     http = httpx.Client(transport=httpx.MockTransport(answer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import re
 from datetime import datetime, timedelta
@@ -13,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import dtmf
 from dtmf import _compat_wire
 from dtmf._contract import get_number, list_numbers
-from dtmf.compat import _number, _parse_number, _parse_numbers  # pyright: ignore[reportPrivateUsage]
+from dtmf._documented import number_dict, parse_number, parse_numbers
 
 from .conftest import NUMBER
 
@@ -25,7 +27,7 @@ PATTERN = re.compile(_compat_wire.DOCUMENTED_TIMESTAMP)
 
 def _slow(body: bytes) -> Any:
     """What `DTMF.number()` returned before the fast path: the model, then its dict."""
-    return _number(get_number.result.parse_sync(body))
+    return number_dict(get_number.result.parse_sync(body))
 
 
 @given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
@@ -35,7 +37,7 @@ def test_every_documented_timestamp_is_fast_and_unchanged(moment: datetime) -> N
     assert PATTERN.match(text)
     body = json.dumps({**NUMBER, "assignment_start": text}).encode()
     assert _compat_wire.number(body) is not None
-    assert _parse_number(body) == _slow(body)
+    assert parse_number(body) == _slow(body)
 
 
 @given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\Z"))
@@ -139,9 +141,9 @@ def _variants() -> list[dict[str, Any]]:
 @pytest.mark.parametrize("body", _variants())
 def test_fast_and_slow_paths_agree(body: dict[str, Any]) -> None:
     content = json.dumps(body).encode()
-    assert _parse_number(content) == _slow(content)
+    assert parse_number(content) == _slow(content)
     many = json.dumps([body, NUMBER]).encode()
-    assert _parse_numbers(many) == [_number(n) for n in list_numbers.result.parse_sync(many)]
+    assert parse_numbers(many) == [number_dict(n) for n in list_numbers.result.parse_sync(many)]
 
 
 @pytest.mark.parametrize(
@@ -159,7 +161,7 @@ def test_a_body_the_models_refuse_is_refused_with_their_error(bad: dict[str, Any
     content = json.dumps({**NUMBER, **bad}).encode()
     assert _compat_wire.number(content) is None
     with pytest.raises(pydantic.ValidationError) as fast:
-        _parse_number(content)
+        parse_number(content)
     with pytest.raises(pydantic.ValidationError) as slow:
         _slow(content)
     assert type(fast.value) is type(slow.value)
@@ -170,7 +172,7 @@ def test_documented_keys_only() -> None:
     body = copy.deepcopy(NUMBER)
     body["messages"] = [{**body["messages"][0], "id": 1, "inbound": True}] * 3
     body.update(id=9, voice=True, calls=[])
-    result = _parse_number(json.dumps(body).encode())
+    result = parse_number(json.dumps(body).encode())
     assert list(result) == list(_slow(json.dumps(body).encode()))
     for message in result["messages"]:
         assert set(message) == {"from", "to", "content", "timestamp", "success", "cost"}
@@ -179,6 +181,16 @@ def test_documented_keys_only() -> None:
 def test_a_later_dialect_timestamp_is_normalised() -> None:
     moment = datetime(2018, 1, 1, 1, 1, 1) + timedelta(microseconds=5)
     body = {**NUMBER, "assignment_start": moment.isoformat() + "+00:00"}
-    assert _parse_number(json.dumps(body).encode())["assignment_start"] == (
+    assert parse_number(json.dumps(body).encode())["assignment_start"] == (
         "2018-01-01T01:01:01.000005"
     )
+
+
+def test_both_clients_take_the_same_parse_seam() -> None:
+    # `DTMF` reads number bodies through `_call(..., parse)`: the async twin takes it too.
+    sync = inspect.signature(dtmf.Client._call)  # pyright: ignore[reportPrivateUsage]
+    async_ = inspect.signature(dtmf.AsyncClient._call)  # pyright: ignore[reportPrivateUsage]
+    assert list(sync.parameters) == list(async_.parameters) == [
+        "self", "operation", "wire", "parse"
+    ]  # fmt: skip
+    assert sync.parameters["parse"].default is async_.parameters["parse"].default is None

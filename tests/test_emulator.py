@@ -15,6 +15,7 @@ import pytest
 
 import dtmf
 from dtmf.testing import Clock, Emulator
+from tests.wire import wire
 
 TOKEN = "emulator-test-token"
 START = datetime(2018, 1, 1, 1, 1, 1, tzinfo=timezone.utc)
@@ -110,7 +111,7 @@ def test_rent_get_list_end(api: Api) -> None:
 def test_timestamps_on_the_wire_are_naive_utc(api: Api, emu: Emulator) -> None:
     number = api("numbers.rent", "us-mobile")
     reply = emu.handle(
-        "GET", "/api/v1/number", {"e164": number.e164}, {"authorization": f"Bearer {TOKEN}"}, b""
+        *wire("numbers.get"), {"e164": number.e164}, {"authorization": f"Bearer {TOKEN}"}, b""
     )
     assert b'"assignment_start":"2018-01-01T01:01:01.000000"' in reply.body
 

@@ -14,6 +14,7 @@ import pytest
 
 import dtmf
 from dtmf.testing import Emulator
+from tests.wire import OPS, relative, wire
 
 TOKEN = "wire-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -61,41 +62,51 @@ def _message(response: httpx.Response) -> str:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "kwargs", "status", "needle"),
+    ("name", "kwargs", "status", "needle"),
     [
-        ("GET", "/number", {}, 400, "e164"),
-        ("GET", "/number", {"params": {"e164": "0044 7700"}}, 400, "E.164"),
-        ("GET", "/groups", {"params": {"type": "landline"}}, 400, "'mobile' or 'local'"),
-        ("GET", "/groups", {}, 400, "type"),
-        ("POST", "/numbers", {"content": b"{not json"}, 422, "not JSON"),
-        ("POST", "/numbers", {"json": ["gb-mobile"]}, 422, "JSON object"),
-        ("POST", "/numbers", {"json": {}}, 400, "group_id"),
-        ("POST", "/numbers", {"json": {"group_id": 12}}, 400, "group_id"),
-        ("POST", "/message", {"json": {"from": "+447700900001", "to": "+1",
-                                       "content": "hi"}}, 400, "E.164"),
-        ("POST", "/message", {"json": {"from": "+447700900001", "to": "+447700900002",
-                                       "content": "x" * 161}}, 400, "161"),
-        ("PUT", "/number/sms_action", {"params": {"e164": "+447700900001"},
-                                       "json": {"action": "email", "destination": None}},
+        ("numbers.get", {}, 400, "e164"),
+        ("numbers.get", {"params": {"e164": "0044 7700"}}, 400, "E.164"),
+        ("groups.list", {"params": {"type": "landline"}}, 400, "'mobile' or 'local'"),
+        ("groups.list", {}, 400, "type"),
+        ("numbers.rent", {"content": b"{not json"}, 422, "not JSON"),
+        ("numbers.rent", {"json": ["gb-mobile"]}, 422, "JSON object"),
+        ("numbers.rent", {"json": {}}, 400, "group_id"),
+        ("numbers.rent", {"json": {"group_id": 12}}, 400, "group_id"),
+        ("messages.send", {"json": {"from": "+447700900001", "to": "+1",
+                                    "content": "hi"}}, 400, "E.164"),
+        ("messages.send", {"json": {"from": "+447700900001", "to": "+447700900002",
+                                    "content": "x" * 161}}, 400, "161"),
+        ("numbers.set_sms_action", {"params": {"e164": "+447700900001"},
+                                    "json": {"action": "email", "destination": None}},
          400, "action"),
-        ("PUT", "/number/sms_action", {"params": {"e164": "+447700900001"},
-                                       "json": {"action": "webhook", "destination": "ftp://x"}},
+        ("numbers.set_sms_action", {"params": {"e164": "+447700900001"},
+                                    "json": {"action": "webhook", "destination": "ftp://x"}},
          400, "destination"),
-        ("GET", "/nowhere", {}, 404, "no endpoint"),
-        ("PATCH", "/numbers", {}, 405, "not allowed"),
     ],
 )  # fmt: skip
 def test_bad_requests_get_json_errors(
-    http: httpx.Client, method: str, path: str, kwargs: dict[str, object], status: int, needle: str
+    http: httpx.Client, name: str, kwargs: dict[str, object], status: int, needle: str
 ) -> None:
-    response = http.request(method, path.lstrip("/"), **kwargs)  # type: ignore[arg-type]
+    response = http.request(*relative(name), **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status
     assert needle in _message(response)
 
 
+def test_unknown_paths_and_methods_get_json_errors(http: httpx.Client) -> None:
+    response = http.get("nowhere")
+    assert response.status_code == 404
+    assert "no endpoint" in _message(response)
+    path = OPS["numbers.list"].path
+    allowed = sorted(op.method for op in OPS.values() if op.path == path)
+    response = http.request("PATCH", path.lstrip("/"))
+    assert response.status_code == 405
+    assert "not allowed" in _message(response)
+    assert response.headers["allow"] == ", ".join(allowed)
+
+
 def test_missing_or_unknown_token(http: httpx.Client) -> None:
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer someone-else"}):
-        response = http.get("account", headers=headers)
+        response = http.request(*relative("account.get"), headers=headers)
         assert response.status_code == 401
         assert response.json()["error"] == "unauthorized"
         assert _message(response)
@@ -104,9 +115,8 @@ def test_missing_or_unknown_token(http: httpx.Client) -> None:
 def test_requests_are_recorded(emu: Emulator, client: dtmf.Client) -> None:
     client.account.get()
     client.groups.list("local")
-    assert [(r.operation, r.method) for r in emu.requests] == [
-        ("account.get", "GET"),
-        ("groups.list", "GET"),
+    assert [(r.operation, r.method, r.path) for r in emu.requests] == [
+        (name, *wire(name)) for name in ("account.get", "groups.list")
     ]
 
 
@@ -216,7 +226,7 @@ def test_a_handler_bug_is_a_json_500(emu: Emulator, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(emu.state, "account_wire", broken)
     status, headers, body = emu.handle(
-        "GET", "/api/v1/account", {}, {"authorization": f"Bearer {TOKEN}"}, b""
+        *wire("account.get"), {}, {"authorization": f"Bearer {TOKEN}"}, b""
     )
     assert status == 500
     assert dict(headers)["content-type"] == "application/json"

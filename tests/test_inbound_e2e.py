@@ -25,7 +25,7 @@ import pytest
 import dtmf
 from dtmf import webhooks
 from dtmf.testing import Emulator, WebhookDelivery
-from dtmf.testing._app import serve_in_thread
+from dtmf.testing._serving import serve_in_thread
 
 from .test_scenarios import FLAVOURS, call, close
 

@@ -14,14 +14,10 @@ from collections.abc import Callable
 
 import click
 
+from .._documented import account_dict, address_dict, group_dict, number_dict
+from .._errors import InvalidParameterError
 from .._models import Group
-from .._validate import MAX_SMS_LENGTH, SmsActionName, render_sms
-from ..compat import (  # pyright: ignore[reportPrivateUsage]
-    _account,  # pyright: ignore[reportPrivateUsage]
-    _address,  # pyright: ignore[reportPrivateUsage]
-    _group,  # pyright: ignore[reportPrivateUsage]
-    _number,  # pyright: ignore[reportPrivateUsage]
-)
+from .._validate import MAX_SMS_LENGTH, SmsActionName, check_content, render_sms
 from ._app import cli, global_options, settings
 from ._output import (
     GROUP_COLUMNS,
@@ -54,7 +50,7 @@ def account() -> None:
         result = client.account.get()
     out = settings().output()
     if out.as_json:
-        out.json(_account(result))
+        out.json(account_dict(result))
     else:
         out.line(f"Balance: {satoshis(result.balance)} satoshis ({btc(result.balance)} BTC)")
 
@@ -77,13 +73,13 @@ def addresses(new: bool) -> None:
         if new:
             created = client.addresses.create()
             if out.as_json:
-                out.json(_address(created))
+                out.json(address_dict(created))
             else:
                 out.line(created.address)
             return
         found = client.addresses.list()
     if out.as_json:
-        out.json([_address(a) for a in found])
+        out.json([address_dict(a) for a in found])
     elif not found:
         out.note("No deposit addresses; make one with: dtmf addresses --new", style=None)
     else:
@@ -142,7 +138,7 @@ def groups(
         found.reverse()
     out = settings().output()
     if out.as_json:
-        out.json([_group(g) for g in found])
+        out.json([group_dict(g) for g in found])
     elif not found:
         out.note("No groups match.", style=None)
     else:
@@ -167,7 +163,7 @@ def numbers(ctx: click.Context) -> None:
         found = client.numbers.list()
     out = settings().output()
     if out.as_json:
-        out.json([_number(n) for n in found])
+        out.json([number_dict(n) for n in found])
     elif not found:
         out.note("You rent no numbers; see `dtmf groups mobile` and `dtmf rent`.", style=None)
     else:
@@ -189,7 +185,7 @@ def numbers_show(e164: str) -> None:
         number = client.numbers.get(e164)
     out = settings().output()
     if out.as_json:
-        out.json(_number(number))
+        out.json(number_dict(number))
         return
     out.fields(
         [
@@ -226,7 +222,7 @@ def rent(group_id: str) -> None:
         number = client.numbers.rent(group_id)
     out = settings().output()
     if out.as_json:
-        out.json(_number(number))
+        out.json(number_dict(number))
     else:
         out.line(number.e164)
         out.note(
@@ -320,15 +316,14 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
+    try:
+        # The SDK's own check (the one messages.send makes), before any request;
+        # also for --dry-run, which sends nothing.
+        check_content(text)
+    except InvalidParameterError as exc:
+        # Its problem says what the text renders to; the command says what happened.
+        raise click.BadParameter(f"{exc.problem} (nothing was sent)", param_hint="TEXT") from None
     rendered = render_sms(text)
-    if not rendered:
-        raise click.BadParameter("is empty (after rendering to ASCII)", param_hint="TEXT")
-    if len(rendered) > MAX_SMS_LENGTH:
-        raise click.BadParameter(
-            f"renders to {len(rendered)} ASCII characters, over the {MAX_SMS_LENGTH} an SMS "
-            f"holds; shorten it by {len(rendered) - MAX_SMS_LENGTH} (nothing was sent)",
-            param_hint="TEXT",
-        )
     out = settings().output()
     if not dry_run:
         with settings().client() as client:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter, deque
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TypeAlias
@@ -26,10 +26,10 @@ from typing import TypeAlias
 import httpx
 
 from .._client import Client
-from .._errors import APIConnectionError, DTMFError, InternalServerError, RateLimitError
+from .._documented import message_dict
+from .._errors import APIConnectionError, APIError, DTMFError, InternalServerError, RateLimitError
 from .._models import InboundSMS, Message
-from .._waiting import _Identity, _identity, _occurrences  # pyright: ignore[reportPrivateUsage]
-from ..compat import _message  # pyright: ignore[reportPrivateUsage]
+from .._waiting import NewMessages
 from ..webhooks import reply_text
 
 __all__ = ["Delivered", "Event", "Inbox", "Listener", "Outbox", "PollFailed", "Retrying"]
@@ -40,52 +40,45 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_RETRY_DELAY = 30.0
 POLL_BACKOFF = 1.5
 MAX_POLL_FACTOR = 5.0  # polling slows down to 5x the first interval when nothing arrives
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class Inbox:
     """Which polled messages are new inbound ones, each exactly once.
 
     The first poll only records what already exists: a listener delivers what
-    arrives while it runs. A message is recognised by its id; without one, by
+    arrives while it runs. Which messages are new is decided as
+    `wait_for_message()` decides it (`NewMessages`: by id, or without one by
     everything the service said about it, counting repeats, so the same code
-    sent twice is still two messages.
+    sent twice is still two messages).
     """
 
     def __init__(self, e164: str) -> None:
         self.e164 = e164
-        self._seen: Counter[_Identity] | None = None
+        self._tracker = NewMessages(e164)
+        self._polled = False
 
     def new(self, messages: list[Message]) -> list[InboundSMS]:
         """The new inbound messages of one poll, oldest first, as webhook payloads."""
-        if self._seen is None:
-            self._seen = Counter(_identity(m) for m in messages)
+        if not self._polled:
+            self._polled = True
+            self._tracker.baseline(messages)
             return []
-        seen = self._seen
-        fresh: list[tuple[Message, _Identity, int]] = []
-        for message, identity, nth in _occurrences(messages):
-            if nth >= seen[identity]:
-                seen[identity] = nth + 1
-                if message.is_inbound_to(self.e164):
-                    fresh.append((message, identity, nth))
-        if all(m.timestamp is not None for m, _, _ in fresh):
-            fresh.sort(key=lambda item: item[0].timestamp or _EPOCH)
-        return [self._payload(m, identity, nth) for m, identity, nth in fresh]
+        return [self._payload(message, key) for message, key in self._tracker.arrivals(messages)]
 
-    def _payload(self, message: Message, identity: _Identity, nth: int) -> InboundSMS:
-        sender = _message(message, self.e164)["from"] or ""
+    def _payload(self, message: Message, key: Hashable) -> InboundSMS:
+        sender = message_dict(message, self.e164)["from"] or ""
         return InboundSMS(
-            id=message.id if message.id is not None else _surrogate_id(identity, nth),
+            id=message.id if message.id is not None else _surrogate_id(key),
             e164=self.e164,
             sender=sender,
             content=message.content,
         )
 
 
-def _surrogate_id(identity: _Identity, nth: int) -> int:
+def _surrogate_id(key: Hashable) -> int:
     # The documented message shape has no id, but the webhook format does and
     # receivers dedupe on it: a stable id from the content, the same in every run.
-    digest = hashlib.sha256(repr((identity, nth)).encode()).digest()
+    digest = hashlib.sha256(repr(key).encode()).digest()
     return int.from_bytes(digest[:6], "big")
 
 
@@ -306,8 +299,14 @@ class Listener:
         if not sms.sender:
             return None, "no reply sent: the message has no sender"
         try:
+            # Sent once: a send is never retried (it could reach the sender twice).
             self.client.messages.send(self.e164, sms.sender, text)
         except DTMFError as exc:
+            if isinstance(exc, APIError) and exc.may_have_succeeded:
+                # A 5xx or a dropped connection after the request left: it may be sent.
+                return None, (
+                    f"the reply may or may not have been sent: check the number's messages ({exc})"
+                )
             return None, f"reply not sent: {exc}"
         self.replies += 1
         return text, None

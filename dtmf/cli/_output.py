@@ -1,6 +1,6 @@
 """How the command line shows results: JSON for scripts, rich tables and lines for people.
 
-JSON output reuses the documented shapes of the original client (`dtmf.compat`),
+JSON output reuses the documented shapes of the original client (`_documented.py`),
 with timestamps in UTC written as the service documents them, without an offset
 (`json_time`). Human output shows satoshis with thousands separators and times in
 this machine's local time zone, with the zone's name. Content that came from the
@@ -21,12 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .._documented import MessageDict, format_timestamp, message_dict
 from .._models import BaseGroup, BaseNumber, Message
-from ..compat import (  # pyright: ignore[reportPrivateUsage]
-    MessageDict,
-    _message,  # pyright: ignore[reportPrivateUsage]
-    _timestamp,  # pyright: ignore[reportPrivateUsage]
-)
 
 __all__ = [
     "Output",
@@ -84,12 +80,12 @@ def json_time(value: datetime) -> str:
 
     '2026-11-25T22:35:16.082160', like the timestamps of the documented shapes.
     """
-    return _timestamp(value) or ""
+    return format_timestamp(value) or ""
 
 
 def message_row(message: Message, e164: str) -> MessageDict:
     """A message in the documented shape (from/to filled in for either service dialect)."""
-    return _message(message, e164)
+    return message_dict(message, e164)
 
 
 def describe_action(number: BaseNumber) -> str:

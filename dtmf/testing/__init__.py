@@ -33,18 +33,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._client import AsyncClient, Client, RequestOptions
-from .._validate import MAX_SMS_LENGTH, check_e164, render_sms
-from ._app import (
-    ASGIApp,
-    AsyncTransport,
-    Reply,
-    RequestRecord,
-    Server,
-    SyncTransport,
-    serve_in_thread,
-)
+from .._validate import check_e164
+from ._asgi_app import ASGIApp
 from ._faults import Fault, Faults
+from ._server import Reply, RequestRecord, Server
+from ._serving import serve_in_thread
 from ._state import Clock, State
+from ._transports import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -259,11 +254,10 @@ class Emulator:
         self._record(WebhookDelivery(url, payload["id"], None, error, None))
 
     def _handle_answer(self, url: str, payload: dict[str, Any], response: httpx.Response) -> None:
-        reply = None
+        sent = None
         if response.is_success:
-            text = render_sms(response.text)[:MAX_SMS_LENGTH]
-            if text.strip() and self.state.reply(payload["e164"], payload["sender"], text):
-                reply = text
+            sent = self.state.reply(payload["e164"], payload["sender"], response.text)
+        reply: str | None = sent["content"] if sent is not None else None
         self._record(WebhookDelivery(url, payload["id"], response.status_code, None, reply))
 
     def _record(self, delivery: WebhookDelivery) -> None:

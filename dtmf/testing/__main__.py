@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from . import Clock, Emulator
-from ._app import bound_base_url, uvicorn_server
+from ._serving import bound_base_url, uvicorn_server
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._asgi import Receive, Scope, Send, read_body
 from .._errors import InvalidParameterError
-from ._app import API_PREFIX, ASGIApp, Receive, Scope, Send
+from ._asgi_app import ASGIApp
+from ._server import API_PREFIX
 
 if TYPE_CHECKING:
     from . import Emulator
@@ -70,16 +72,11 @@ class ControlApp(ASGIApp):
         ):
             await super().__call__(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > _MAX_BODY or not message.get("more_body", False):
-                break
+        body = await read_body(receive, _MAX_BODY)
+        if body is None:
+            return
         try:
-            status, result = await self._dispatch(scope["method"], path, bytes(body))
+            status, result = await self._dispatch(scope["method"], path, body)
         except ControlError as exc:
             status, result = exc.status, {"error": exc.error, "message": exc.message}
         payload = json.dumps(result).encode()

@@ -1,6 +1,6 @@
 """The emulator's in-memory service: accounts, addresses, rentals, messages, billing.
 
-No I/O happens here: the HTTP layer (`_app.py`) and the webhook sender
+No I/O happens here: the HTTP layer (`_server.py`) and the webhook sender
 (`Emulator`) call these methods and turn `ServiceError` into error responses.
 One lock guards every change, so concurrent requests see a consistent service.
 
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .._validate import MAX_SMS_LENGTH, render_sms
+from .._contract import list_groups
+from .._validate import render_reply, render_sms
 from ._bitcoin import new_address
 from ._catalogue import GROUPS, GroupSpec
 
@@ -249,7 +250,9 @@ class State:
             group = self._groups.get(group_id)
             if group is None:
                 raise ServiceError(
-                    404, "not_found", f"there is no group {group_id!r}: see GET /groups"
+                    404,
+                    "not_found",
+                    f"there is no group {group_id!r}: see {list_groups.method} {list_groups.path}",
                 )
             free = self._free[group_id]
             if not free:
@@ -323,19 +326,26 @@ class State:
             )
             webhook = None
             if paid and rental.action == "forward" and rental.destination:
-                self._send_automatic(account, rental, rental.destination, content)
+                self._send_automatic(account, rental, rental.destination, render_reply(content))
             elif paid and rental.action == "webhook":
                 webhook = rental.destination
             return InboundOutcome(message.to_wire(), webhook)
 
     def reply(self, e164: str, recipient: str, text: str) -> dict[str, Any] | None:
-        """Send a webhook's reply from `e164`; None if the rental ended meanwhile."""
+        """Send a webhook's answer `text` as an SMS from `e164`, as the service does.
+
+        Returns the message sent, or None when nothing is: the answer renders to
+        blank text, or the rental ended meanwhile.
+        """
+        content = render_reply(text)
+        if not content.strip():
+            return None
         with self.lock:
             self._accrue()
             account = self._owner.get(e164)
             if account is None:
                 return None
-            message = self._send_automatic(account, account.rentals[e164], recipient, text)
+            message = self._send_automatic(account, account.rentals[e164], recipient, content)
             return message.to_wire()
 
     # Internals (the lock is held) --------------------------------------------
@@ -371,10 +381,10 @@ class State:
         return message
 
     def _send_automatic(
-        self, account: Account, rental: Rental, recipient: str, text: str
+        self, account: Account, rental: Rental, recipient: str, content: str
     ) -> Message:
-        # Forwards and webhook replies: stored unsent (cost 0) when unaffordable.
-        content = render_sms(text)[:MAX_SMS_LENGTH]
+        # Forwards and webhook replies (`content` rendered with `render_reply`):
+        # stored unsent (cost 0) when unaffordable.
         cost = rental.group.cost_per_outbound_message
         paid = account.balance >= cost
         account.balance -= cost if paid else 0

@@ -1,0 +1,46 @@
+"""What the SDK's ASGI applications share: the ASGI types and the lifespan protocol.
+
+Used by `dtmf.webhooks.asgi_app` and by the reference server in `dtmf.testing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeAlias
+
+__all__ = ["Receive", "Scope", "Send", "lifespan", "read_body"]
+
+# The ASGI callables' arguments, as loosely as the specification defines them.
+Scope: TypeAlias = MutableMapping[str, Any]
+Receive: TypeAlias = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send: TypeAlias = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Answer a "lifespan" scope's events until shutdown.
+
+    There is nothing to set up; answering keeps servers from warning about a
+    missing lifespan.
+    """
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """An HTTP request's body, or None when the client disconnected first.
+
+    With `limit`, reading stops once more than `limit` bytes have arrived.
+    """
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if (limit is not None and len(body) > limit) or not message.get("more_body", False):
+            return bytes(body)

@@ -1,0 +1,173 @@
+"""The original client's documented shapes: plain dicts with the documented keys.
+
+`DTMF` (``dtmf.compat``) returns them, and the command line prints them as its
+JSON output. Each converter takes a model, whichever dialect of the service it
+came from; `parse_number` and `parse_numbers` read a number's body straight into
+its dict (the fast path of `_compat_wire.py`), falling back on the models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+from ._contract import get_number, list_numbers
+
+if TYPE_CHECKING:
+    from ._models import Account, Address, BaseGroup, BaseNumber, Message
+
+__all__ = [
+    "AccountDict",
+    "AddressDict",
+    "GroupDict",
+    "MessageDict",
+    "NumberDict",
+    "account_dict",
+    "address_dict",
+    "format_timestamp",
+    "group_dict",
+    "message_dict",
+    "number_dict",
+    "parse_number",
+    "parse_numbers",
+]
+
+
+class AccountDict(TypedDict):
+    balance: int
+
+
+class AddressDict(TypedDict):
+    address: str
+
+
+class GroupDict(TypedDict):
+    id: str
+    type: str
+    name: str
+    country_code: str
+    sms_support: bool
+    voice_support: bool
+    setup_cost: int
+    rental_cost_per_minute: int
+    cost_per_inbound_message: int | None
+    cost_per_inbound_call_minute: int | None
+
+
+# The functional form, because 'from' is a Python keyword.
+MessageDict = TypedDict(
+    "MessageDict",
+    {
+        "from": "str | None",
+        "to": "str | None",
+        "content": str,
+        "timestamp": "str | None",
+        "success": "bool | None",
+        "cost": "int | None",
+    },
+)
+
+
+class NumberDict(TypedDict):
+    e164: str
+    group_id: str | None
+    sms: bool | None
+    cost_per_minute: int | None
+    cost_per_inbound_message: int | None
+    assignment_start: str | None
+    sms_forwarded_to: str | None
+    messages: list[MessageDict]
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """The documented format: naive UTC with microseconds, '2018-01-01T01:01:01.000000'."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _satoshis(value: Any) -> int | None:
+    # A fiat decimal from the service's later revision is not a satoshi amount.
+    return value if isinstance(value, int) else None
+
+
+def message_dict(message: Message, e164: str) -> MessageDict:
+    """A message of the number `e164`, with from/to filled in for either dialect."""
+    sender, recipient = message.from_, message.to
+    if sender is None and recipient is None and message.other_number is not None:
+        # The later revision says 'other_number' and 'inbound' instead of from/to.
+        inbound = bool(message.inbound)
+        sender = message.other_number if inbound else e164
+        recipient = e164 if inbound else message.other_number
+    success = message.success
+    if success is None and message.status is not None:
+        success = message.status not in ("failed", "undelivered", "error")
+    return {
+        "from": sender,
+        "to": recipient,
+        "content": message.content,
+        "timestamp": format_timestamp(message.timestamp),
+        "success": success,
+        "cost": message.cost,
+    }
+
+
+def number_dict(number: BaseNumber) -> NumberDict:
+    """A number with its messages."""
+    return {
+        "e164": number.e164,
+        "group_id": number.group_id,
+        "sms": number.sms,
+        "cost_per_minute": number.cost_per_minute,
+        "cost_per_inbound_message": _satoshis(number.cost_per_inbound_message),
+        "assignment_start": format_timestamp(number.assignment_start),
+        "sms_forwarded_to": number.sms_forwarded_to,
+        "messages": [message_dict(m, number.e164) for m in number.messages],
+    }
+
+
+def group_dict(group: BaseGroup) -> GroupDict:
+    """A group of numbers to rent from."""
+    return {
+        "id": group.id,
+        "type": group.type,
+        "name": group.name,
+        "country_code": group.country_code,
+        "sms_support": group.sms_support,
+        "voice_support": group.voice_support,
+        "setup_cost": group.setup_cost,
+        "rental_cost_per_minute": group.rental_cost_per_minute,
+        "cost_per_inbound_message": group.cost_per_inbound_message,
+        "cost_per_inbound_call_minute": group.cost_per_inbound_call_minute,
+    }
+
+
+def account_dict(account: Account) -> AccountDict:
+    """The account: its balance in satoshis."""
+    return {"balance": account.balance}
+
+
+def address_dict(address: Address) -> AddressDict:
+    """A Bitcoin deposit address."""
+    return {"address": address.address}
+
+
+def parse_number(content: bytes) -> NumberDict:
+    """A number's body as its documented dict."""
+    from . import _compat_wire  # builds its validators on first use
+
+    fast = _compat_wire.number(content)
+    if fast is None:
+        # Not the documented dialect, or not valid: the models give the dict, or the error.
+        return number_dict(get_number.result.parse_sync(content))
+    return cast("NumberDict", fast)
+
+
+def parse_numbers(content: bytes) -> list[NumberDict]:
+    """A list of numbers' body as their documented dicts."""
+    from . import _compat_wire
+
+    fast = _compat_wire.numbers(content)
+    if fast is None:
+        return [number_dict(n) for n in list_numbers.result.parse_sync(content)]
+    return cast("list[NumberDict]", fast)
