@@ -16,7 +16,7 @@ and the reference server in `dtmf.testing`.
 from typing import TYPE_CHECKING, Any
 
 from . import _logging
-from ._client import AsyncClient, Client
+from ._client import AsyncClient, Client, ClientKeywords, RequestOptions
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -51,6 +51,8 @@ _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 for _public in (
     AsyncClient,
     Client,
+    ClientKeywords,
+    RequestOptions,
     DTMF,
     APIConnectionError,
     APIError,
@@ -114,6 +116,7 @@ __all__ = [
     "Call",
     "Client",
     "ClientClosedError",
+    "ClientKeywords",
     "ConfigurationError",
     "ConflictError",
     "DTMFError",
@@ -131,6 +134,7 @@ __all__ = [
     "Number",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestOptions",
     "SmsAction",
     "SmsActionName",
     "UnboundModelError",

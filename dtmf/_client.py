@@ -77,7 +77,7 @@ class ClientKeywords(RequestOptions, total=False):
 class _Lifecycle:
     """Whether the connection pool a client and its `with_options()` views share is closed."""
 
-    __slots__ = ("closed",)
+    __slots__ = ("__weakref__", "closed")  # weakly referable: DTMF closes its pool with it
 
     def __init__(self) -> None:
         self.closed = False
@@ -153,7 +153,7 @@ class BaseClient(Generic[HttpT]):
                 "proxy, verify, trust_env and limits configure the httpx client the SDK makes; "
                 "with http_client=, set them on your own httpx client instead"
             )
-        if self._options.base_url.startswith("http://") and proxy is None:
+        if self._options.base_url.startswith("http://") and proxy is None:  # scheme lower-cased
             # Plain http is allowed to this machine only: a proxy from the environment
             # (HTTP_PROXY) would carry the token across the network in clear text.
             trust_env = False
@@ -191,6 +191,11 @@ class BaseClient(Generic[HttpT]):
     def timeout(self) -> httpx.Timeout:
         """The timeouts of each request."""
         return self._options.timeout
+
+    @property
+    def call_timeout(self) -> float:
+        """The bound, in seconds, on a whole call with its retries and waits."""
+        return self._options.call_timeout
 
     @property
     def max_retries(self) -> int:
@@ -305,9 +310,10 @@ class Client(BaseClient[httpx.Client]):
     DTMF_BASE_URL, then to https://dtmf.io/api/v1. `timeout` bounds each
     request (a number, or an `httpx.Timeout`); `call_timeout` bounds a whole call
     with its retries and waits. `proxy`, `verify`, `trust_env` and `limits` are
-    passed to httpx; `http_client` replaces the httpx client altogether (you then
-    close it yourself). Plain http is refused except to this machine, unless
-    `allow_http=True`.
+    passed to the httpx client it makes; `http_client` replaces that client
+    altogether (configure and close it yourself; passing both is an error). Plain
+    http is refused except to this machine, unless `allow_http=True`; over plain
+    http, proxies from the environment are ignored.
     """
 
     _http_class = httpx.Client

@@ -109,7 +109,8 @@ def check_base_url(base_url: str, *, allow_http: bool) -> str:
             "would cross the network in clear text. Use https, or pass allow_http=True if you "
             "really mean it (e.g. a reference server in another container)."
         )
-    return base_url.rstrip("/")
+    # The scheme in lower case ('HTTP://' is http), so later checks can trust it.
+    return (parts.scheme + base_url[len(parts.scheme) :]).rstrip("/")
 
 
 def resolve_token(token: str | None) -> Token:

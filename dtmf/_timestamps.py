@@ -24,8 +24,8 @@ def as_utc(value: datetime) -> datetime:
     """`value` in UTC; UTC is assumed when it has no offset."""
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
-    if value.utcoffset():
-        return value.astimezone(timezone.utc)
+    if value.tzinfo is not timezone.utc:
+        return value.astimezone(timezone.utc)  # also a zero-offset zone (+00:00, Europe/London)
     return value
 
 

@@ -195,9 +195,9 @@ class _Watch:
         self.rejected = 0  # new inbound messages the matcher turned down, for the error
         self.poll_error: Exception | None = None  # the last failed poll, for the error
 
-    def budget(self) -> float:
-        """The call budget of the next poll: what is left of the wait (a poll never overruns it)."""
-        return max(self.deadline - time.monotonic(), MIN_POLL_BUDGET)
+    def budget(self, call_timeout: float) -> float:
+        """The next poll's call budget: the client's, cut to what is left of the wait."""
+        return min(call_timeout, max(self.deadline - time.monotonic(), MIN_POLL_BUDGET))
 
     def check(self, messages: list[Message]) -> MessageMatch | None:
         """The first new inbound message that matches, from one poll's messages."""
@@ -286,10 +286,15 @@ def wait_for_message(
     client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
         try:
-            polled = client.with_options(call_timeout=watch.budget()).numbers.get(number.e164)
+            polled = client.with_options(
+                call_timeout=watch.budget(client.call_timeout)
+            ).numbers.get(number.e164)
         except TRANSIENT as exc:
+            if not watch.polled:
+                raise  # no baseline yet: what arrives meanwhile could not be told from old
             watch.poll_error = exc  # poll again while time is left
         else:
+            watch.poll_error = None
             found = watch.check(polled.messages)
             if found is not None:
                 return found
@@ -315,11 +320,14 @@ async def async_wait_for_message(
     client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
         try:
-            options = client.with_options(call_timeout=watch.budget())
+            options = client.with_options(call_timeout=watch.budget(client.call_timeout))
             polled = await options.numbers.get(number.e164)
         except TRANSIENT as exc:
+            if not watch.polled:
+                raise  # no baseline yet: what arrives meanwhile could not be told from old
             watch.poll_error = exc  # poll again while time is left
         else:
+            watch.poll_error = None
             found = watch.check(polled.messages)
             if found is not None:
                 return found

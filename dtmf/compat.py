@@ -23,6 +23,7 @@ Original                                   New API
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._client import Client, ClientKeywords
@@ -64,10 +65,19 @@ class _QuietClient(Client):
     """A `Client` that does not warn when left unclosed.
 
     Code written for the original class never closes it, and must not be told to;
-    the pool is released when the client is collected.
+    its pool is closed when the client and its `with_options()` views are collected.
     """
 
     _warn_unclosed = False
+
+    def __init__(self, token: str, **options: Unpack[ClientKeywords]) -> None:
+        super().__init__(token, **options)
+        if self._owns_http:
+            # The lifecycle is shared with the views: the pool outlives none of them.
+            weakref.finalize(self._lifecycle, self._http.close)
+
+
+_QuietClient.__name__ = _QuietClient.__qualname__ = "Client"  # what users were promised
 
 
 class DTMF:

@@ -361,3 +361,21 @@ def test_network_options_with_own_http_client_are_refused(option: dict[str, Any]
 def test_suffixed_localhost_is_not_loopback() -> None:
     with pytest.raises(dtmf.ConfigurationError, match="plain http"):
         dtmf.Client(TOKEN, base_url="http://evil.localhost/api/v1")
+
+
+def test_upper_case_http_scheme_is_still_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    with dtmf.Client(TOKEN, base_url="HTTP://127.0.0.1:9/api/v1") as client:
+        assert client.base_url == "http://127.0.0.1:9/api/v1"
+        assert not client._http._mounts  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(dtmf.ConfigurationError, match="plain http"):
+        dtmf.Client(TOKEN, base_url="HTTP://dtmf.io/api/v1")
+
+
+def test_a_dropped_compat_object_closes_its_pool() -> None:
+    old_style = dtmf.DTMF(TOKEN, base_url=BASE_URL)
+    http = old_style.client._http  # pyright: ignore[reportPrivateUsage]
+    assert repr(old_style.client).startswith("<dtmf.Client ")
+    del old_style
+    _collect()
+    assert http.is_closed

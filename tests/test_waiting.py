@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -280,24 +280,55 @@ def test_a_slow_poll_does_not_overrun_the_wait() -> None:
             number = client.numbers.rent("gb-mobile")
             emu.faults.add("numbers.get", delay=30, always=True)  # the service hangs
             started = time.monotonic()
-            with pytest.raises(dtmf.MessageTimeoutError, match="last poll failed"):
+            with pytest.raises(dtmf.APITimeoutError):
                 number.wait_for_message(timeout=1)
             assert time.monotonic() - started < 10  # bounded by the wait, not by the 30 s hang
 
 
-def test_transient_poll_failures_do_not_end_the_wait() -> None:
+class Flaky(Service):
+    """A `Service` that answers 503 on the polls numbered in `failing`."""
+
+    def __init__(self, script: dict[int, list[Msg]], failing: set[int]) -> None:
+        super().__init__(script)
+        self.failing = failing
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.polls in self.failing:
+            self.polls += 1
+            return httpx.Response(503, json={"message": "try later"})
+        return super().__call__(request)
+
+
+def test_transient_poll_failures_do_not_end_the_wait(
+    number_for: Callable[[Service], dtmf.Number],
+) -> None:
+    service = Flaky({0: [OLD], 3: [OLD, msg(2, "code 4242")]}, failing={1, 2})
+    number = number_for(service)
+    found = number.bind(number._client().with_options(max_retries=0)).wait_for_message(  # pyright: ignore[reportPrivateUsage]
+        timeout=30, match=re.compile(r"code (\d+)")
+    )
+    assert found.code == "4242"
+    assert service.polls == 4  # the baseline, two failed polls, the one that found it
+
+
+def test_a_timeout_after_failed_polls_names_the_failure(
+    number_for: Callable[[Service], dtmf.Number],
+) -> None:
+    service = Flaky({0: [OLD]}, failing=set(range(1, 10_000)))
+    number = number_for(service)
+    with pytest.raises(dtmf.MessageTimeoutError, match="last poll failed"):
+        number.bind(number._client().with_options(max_retries=0)).wait_for_message(timeout=0.3)  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_failed_first_poll_ends_the_wait() -> None:
+    # Without a first poll there is no baseline: a message arriving meanwhile could
+    # not be told from an old one, so the error is raised rather than risk a miss.
     from dtmf.testing import Emulator
 
     with Emulator(seed=3) as emu:
         emu.add_account("wait-token", balance=10_000_000)
         with emu.client("wait-token", max_retries=0) as client:
             number = client.numbers.rent("gb-mobile")
-            since = emu.clock.now() - timedelta(seconds=1)
-            emu.simulate_inbound_sms(to=number.e164, sender="+447700900123", content="code 4242")
-            emu.faults.add("numbers.get", status=503, count=2)
-            found = number.wait_for_message(
-                timeout=30, since=since, match=re.compile(r"code (\d+)")
-            )
-            assert found.code == "4242"
-            polls = [r for r in emu.requests if r.operation == "numbers.get"]
-            assert len(polls) == 3  # two failed polls, then the one that found it
+            emu.faults.add("numbers.get", status=503, count=1)
+            with pytest.raises(dtmf.InternalServerError):
+                number.wait_for_message(timeout=5)

@@ -321,8 +321,14 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
         # also for --dry-run, which sends nothing.
         check_content(text)
     except InvalidParameterError as exc:
-        # Its problem says what the text renders to; the command says what happened.
-        raise click.BadParameter(f"{exc.problem} (nothing was sent)", param_hint="TEXT") from None
+        # The SDK's problem ends with a Python hint; a shell user gets a shell one.
+        problem = exc.problem.split(";")[0]
+        over = len(render_sms(text)) - MAX_SMS_LENGTH
+        advice = f"; shorten it by {over}" if over > 0 else ""
+        raise click.BadParameter(
+            f"{problem}{advice} (nothing was sent; --dry-run shows the rendering)",
+            param_hint="TEXT",
+        ) from None
     rendered = render_sms(text)
     out = settings().output()
     if not dry_run:
