@@ -39,6 +39,7 @@ from ._errors import (
     UnboundModelError,
     UnexpectedRedirectError,
     WebhookError,
+    WrongEventLoopError,
 )
 from ._validate import GroupType, SmsActionName, render_sms
 from ._version import __version__
@@ -75,6 +76,7 @@ for _public in (
     UnboundModelError,
     UnexpectedRedirectError,
     WebhookError,
+    WrongEventLoopError,
 ):
     _public.__module__ = __name__
 del _public
@@ -140,6 +142,7 @@ __all__ = [
     "UnboundModelError",
     "UnexpectedRedirectError",
     "WebhookError",
+    "WrongEventLoopError",
     "__version__",
     "render_sms",
 ]

@@ -27,7 +27,7 @@ from ._core import (
     exchange,
     parse_result,
 )
-from ._errors import ClientClosedError, ConfigurationError
+from ._errors import ClientClosedError, ConfigurationError, WrongEventLoopError
 from ._resources import (
     AccountResource,
     AddressesResource,
@@ -77,10 +77,23 @@ class ClientKeywords(RequestOptions, total=False):
 class _Lifecycle:
     """Whether the connection pool a client and its `with_options()` views share is closed."""
 
-    __slots__ = ("__weakref__", "closed")  # weakly referable: DTMF closes its pool with it
+    __slots__ = ("__weakref__", "closed", "loop")  # weakly referable: DTMF closes its pool with it
 
     def __init__(self) -> None:
         self.closed = False
+        self.loop: object = None  # an AsyncClient's event loop, once it has run in one
+
+
+def _running_loop() -> object:
+    """What identifies the event loop this task runs in: the asyncio loop or trio run."""
+    import asyncio
+    import sys
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")  # only a trio program has trio imported
+        return None if trio is None else trio.lowlevel.current_trio_token()
 
 
 def _bind(result: object, client: BaseClient[Any]) -> None:
@@ -390,6 +403,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     ) -> Any:
         """Make one call; `parse` reads the body instead of the operation's result shape."""
         self._check_open()
+        self._check_loop()
         steps = exchange(self._options, operation, wire)
         outcome: Outcome = None
         try:
@@ -408,6 +422,23 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         except StopIteration as done:
             response: httpx.Response = done.value
         return self._result(operation, wire, response, parse or operation.result.parse_async)
+
+    def _check_loop(self) -> None:
+        # Like httpx's, the pool's connections belong to the loop that opened them; in
+        # another loop they fail with a bare RuntimeError, so say what is wrong first.
+        # Only for the SDK's own pool: an http_client you pass is yours to manage.
+        if not (self._owns_http or self._is_view):
+            return
+        loop = _running_loop()
+        lifecycle = self._lifecycle
+        if lifecycle.loop is None:
+            lifecycle.loop = loop
+        elif loop is not lifecycle.loop:
+            raise WrongEventLoopError(
+                "this AsyncClient was first used in another event loop (an earlier "
+                "asyncio.run() or trio.run()); its connections belong to that loop. "
+                "Create one AsyncClient inside each run, e.g. `async with dtmf.AsyncClient()`."
+            )
 
     async def aclose(self) -> None:
         """Close the connection pool (idempotent). Views from `with_options()` close with it;

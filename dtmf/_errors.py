@@ -8,6 +8,7 @@ narrowly as they need::
     ├── ConfigurationError                        missing token, unsafe base URL, ...
     ├── UnboundModelError                         an action on a model with no client
     ├── ClientClosedError                         a call on a closed client
+    ├── WrongEventLoopError                       an AsyncClient used in a second event loop
     ├── MessageTimeoutError                       wait_for_message() gave up
     ├── WebhookError (also ValueError)            a webhook body that is not an inbound SMS
     └── APIError                                  anything that involved the service
@@ -52,6 +53,7 @@ __all__ = [
     "UnboundModelError",
     "UnexpectedRedirectError",
     "WebhookError",
+    "WrongEventLoopError",
 ]
 
 # Response bodies are kept on exceptions for debugging; a proxy's error page can be
@@ -107,6 +109,10 @@ class ClientClosedError(DTMFError):
 
 class WebhookError(DTMFError, ValueError):
     """A webhook body that is not the service's inbound-SMS JSON (see `dtmf.webhooks`)."""
+
+
+class WrongEventLoopError(DTMFError):
+    """An `AsyncClient` was used in an event loop other than the one it first ran in."""
 
 
 class MessageTimeoutError(DTMFError):

@@ -146,3 +146,18 @@ async def test_aclose_is_idempotent(emu: Emulator, base_url: str) -> None:
         await client.account.get()
     with pytest.raises(dtmf.ClientClosedError):
         await view.account.get()
+
+
+def test_a_second_event_loop_gets_a_clear_error(emu: Emulator, base_url: str) -> None:
+    # Like httpx's, an AsyncClient's connections belong to the loop that opened them;
+    # in a second loop they would fail with a bare RuntimeError.
+    token = new_account(emu, balance=7)
+    # No keep-alive, so that no socket outlives the first loop and the test can close.
+    no_keep_alive = httpx.Limits(max_connections=4, max_keepalive_connections=0)
+    client = dtmf.AsyncClient(token, base_url=base_url, limits=no_keep_alive)
+    assert asyncio.run(client.account.get()).balance == 7
+    with pytest.raises(dtmf.WrongEventLoopError, match="Create one AsyncClient inside each run"):
+        asyncio.run(client.account.get())
+    with pytest.raises(dtmf.WrongEventLoopError):
+        trio.run(client.with_options(max_retries=0).account.get)
+    asyncio.run(client.aclose())
