@@ -443,8 +443,20 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     async def aclose(self) -> None:
         """Close the connection pool (idempotent). Views from `with_options()` close with it;
         closing a view does nothing."""
-        if self._closing():
+        if not self._closing():
+            return
+        try:
             await self._http.aclose()
+        except RuntimeError as exc:
+            if self._lifecycle.loop in (None, _running_loop()):
+                raise
+            # Connections opened in an event loop that has ended cannot be closed from
+            # this one; they are released when the client is garbage-collected.
+            raise WrongEventLoopError(
+                "this AsyncClient's connections were opened in an event loop that has "
+                "ended, so they cannot be closed cleanly; close a client in the loop it "
+                "ran in (`async with dtmf.AsyncClient() as client:` does)"
+            ) from exc
 
     async def __aenter__(self) -> Self:
         return self

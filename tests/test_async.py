@@ -161,3 +161,18 @@ def test_a_second_event_loop_gets_a_clear_error(emu: Emulator, base_url: str) ->
     with pytest.raises(dtmf.WrongEventLoopError):
         trio.run(client.with_options(max_retries=0).account.get)
     asyncio.run(client.aclose())
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_closing_after_the_loop_ended_says_why(emu: Emulator, base_url: str) -> None:
+    # The socket of the ended loop is released at garbage collection (its warning is
+    # the point of the advice, so it is filtered here).
+    client = dtmf.AsyncClient(new_account(emu, balance=7), base_url=base_url)
+    assert asyncio.run(client.account.get()).balance == 7
+    with pytest.raises(dtmf.WrongEventLoopError, match="close a client in the loop it ran in"):
+        asyncio.run(client.aclose())
+    assert client.is_closed
+    asyncio.run(client.aclose())  # idempotent: nothing more to do
+    del client
+    gc.collect()
