@@ -47,39 +47,6 @@ from .compat import DTMF
 
 _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 
-# Tracebacks and reprs name the public path (`dtmf.NotFoundError`), not the private
-# module a class happens to live in (as httpx does).
-for _public in (
-    AsyncClient,
-    Client,
-    ClientKeywords,
-    RequestOptions,
-    DTMF,
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ClientClosedError,
-    ConfigurationError,
-    ConflictError,
-    DTMFError,
-    InsufficientFundsError,
-    InternalServerError,
-    InvalidParameterError,
-    MessageTimeoutError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnboundModelError,
-    UnexpectedRedirectError,
-    WebhookError,
-    WrongEventLoopError,
-):
-    _public.__module__ = __name__
-del _public
 
 if TYPE_CHECKING:
     from . import webhooks as webhooks
@@ -146,6 +113,19 @@ __all__ = [
     "__version__",
     "render_sms",
 ]
+
+
+# Tracebacks and reprs name the public path (`dtmf.NotFoundError`), not the private
+# module a class happens to live in (as httpx does).
+def _name_public_classes() -> None:
+    for name in __all__:
+        public = globals().get(name)  # the lazily loaded models are left as they are
+        if isinstance(public, type):
+            public.__module__ = __name__
+
+
+_name_public_classes()
+del _name_public_classes
 
 
 # Loaded on first use, so that `import dtmf` does not load pydantic's model machinery
