@@ -252,6 +252,27 @@ class _Watch:
         self.delay = min(self.delay * BACKOFF, MAX_DELAY)
         return delay
 
+    def after_poll(self, polled: list[Message] | Exception) -> MessageMatch | float:
+        """What follows one poll (its messages, or its transient error).
+
+        The match, or the seconds to sleep before the next poll. Raises the poll's
+        error when it was the first (with no baseline, what arrives meanwhile could
+        not be told from old), and `MessageTimeoutError` when the time is up.
+        """
+        if isinstance(polled, Exception):
+            if not self.polled:
+                raise polled
+            self.poll_error = polled  # poll again while time is left
+        else:
+            self.poll_error = None
+            found = self.check(polled)
+            if found is not None:
+                return found
+        delay = self.next_delay()
+        if delay is None:
+            raise self.timed_out()
+        return delay
+
     def timed_out(self) -> MessageTimeoutError:
         """The error for a wait that found nothing."""
         seen = ""
@@ -285,23 +306,16 @@ def wait_for_message(
     watch = _Watch(number.e164, timeout, match, since)
     client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
+        polled: list[Message] | Exception
         try:
-            polled = client.with_options(
-                call_timeout=watch.budget(client.call_timeout)
-            ).numbers.get(number.e164)
+            options = client.with_options(call_timeout=watch.budget(client.call_timeout))
+            polled = options.numbers.get(number.e164).messages
         except TRANSIENT as exc:
-            if not watch.polled:
-                raise  # no baseline yet: what arrives meanwhile could not be told from old
-            watch.poll_error = exc  # poll again while time is left
-        else:
-            watch.poll_error = None
-            found = watch.check(polled.messages)
-            if found is not None:
-                return found
-        delay = watch.next_delay()
-        if delay is None:
-            raise watch.timed_out()
-        time.sleep(delay)
+            polled = exc
+        step = watch.after_poll(polled)
+        if isinstance(step, MessageMatch):
+            return step
+        time.sleep(step)
 
 
 async def async_wait_for_message(
@@ -319,19 +333,13 @@ async def async_wait_for_message(
     watch = _Watch(number.e164, timeout, match, since)
     client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
+        polled: list[Message] | Exception
         try:
             options = client.with_options(call_timeout=watch.budget(client.call_timeout))
-            polled = await options.numbers.get(number.e164)
+            polled = (await options.numbers.get(number.e164)).messages
         except TRANSIENT as exc:
-            if not watch.polled:
-                raise  # no baseline yet: what arrives meanwhile could not be told from old
-            watch.poll_error = exc  # poll again while time is left
-        else:
-            watch.poll_error = None
-            found = watch.check(polled.messages)
-            if found is not None:
-                return found
-        delay = watch.next_delay()
-        if delay is None:
-            raise watch.timed_out()
-        await anyio.sleep(delay)
+            polled = exc
+        step = watch.after_poll(polled)
+        if isinstance(step, MessageMatch):
+            return step
+        await anyio.sleep(step)

@@ -27,6 +27,8 @@ import pytest
 
 import dtmf
 from dtmf._contract import OPERATIONS, Operation
+from dtmf.testing import Emulator
+from tests.documented import DOC_GROUP, DOC_MESSAGE, DOC_NUMBER
 
 TOKEN = "secret-token-XYZ"
 BASE_URL = "http://localhost/api/v1"
@@ -51,38 +53,9 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "messages.send": (E164, OTHER, "hello"),
 }
 
-GROUP = {
-    "id": "cz-mobile",
-    "type": "mobile",
-    "name": "Czech Republic",
-    "country_code": "cz",
-    "sms_support": True,
-    "voice_support": False,
-    "setup_cost": 32093,
-    "rental_cost_per_minute": 269,
-    "cost_per_inbound_message": 601,
-    "cost_per_inbound_call_minute": None,
-}
-
-NUMBER = {
-    "e164": E164,
-    "group_id": "us-mobile",
-    "sms": True,
-    "cost_per_minute": 13,
-    "cost_per_inbound_message": 705,
-    "assignment_start": "2018-01-01T01:01:01.000000",
-    "sms_forwarded_to": None,
-    "messages": [
-        {
-            "from": E164,
-            "to": "+1234",
-            "content": "abc",
-            "timestamp": "2018-01-01T01:01:02.000000",
-            "success": True,
-            "cost": 1000,
-        }
-    ],
-}
+GROUP = DOC_GROUP
+# The documented number, as a number of this suite's (E164) sent the message.
+NUMBER = {**DOC_NUMBER, "e164": E164, "messages": [{**DOC_MESSAGE, "from": E164}]}
 
 # A valid success body for every operation (None: no content).
 BODIES: dict[str, Any] = {
@@ -256,3 +229,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     else:
         for line in faultmatrix.totals_lines(results):
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def base_url(emu: Emulator) -> Iterator[str]:
+    """The test module's own `emu` fixture served on a loopback port, control API on."""
+    with emu.serve(control=True) as url:
+        yield url

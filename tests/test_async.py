@@ -32,12 +32,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def base_url(emu: Emulator) -> Iterator[str]:
-    with emu.serve() as url:
-        yield url
-
-
 def new_account(emu: Emulator, balance: int = 100_000_000) -> str:
     token = f"async-{next(_tokens)}"
     emu.add_account(token, balance=balance)

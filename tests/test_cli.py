@@ -41,12 +41,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def base_url(emu: Emulator) -> Iterator[str]:
-    with emu.serve(port=0, control=True) as url:
-        yield url
-
-
 @pytest.fixture
 def client(emu: Emulator) -> Iterator[dtmf.Client]:
     with emu.client(TOKEN) as c:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -105,19 +107,31 @@ def test_listener_core_with_a_fake_app(emu: Emulator) -> None:
         assert [(m.to, m.content) for m in out] == [(SENDER, "Thanks, Zurich")]
 
 
-@pytest.mark.parametrize(
-    ("fault", "stored"),
-    [({"drop": "after"}, 1), ({"status": 500}, 0)],
-    ids=["dropped-after-sending", "500"],
-)
-def test_a_reply_that_may_have_been_sent_says_so_and_is_not_sent_again(
-    emu: Emulator, fault: dict[str, Any], stored: int
-) -> None:
-    events: list[object] = []
+@dataclass
+class OneSmsWaiting:
+    """A Listener whose local app answers 'Thanks', past its baseline poll, one SMS waiting."""
 
+    client: dtmf.Client
+    number: str
+    listener: Listener
+    events: list[object]
+    now: list[float]
+
+    def step_at(self, *moments: float) -> None:
+        for moment in moments:
+            self.now[0] = moment
+            self.listener.step()
+
+    def delivered(self) -> list[Delivered]:
+        return [e for e in self.events if isinstance(e, Delivered)]
+
+
+@contextlib.contextmanager
+def one_sms_waiting(emu: Emulator) -> Iterator[OneSmsWaiting]:
     def app(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text="Thanks")
 
+    events: list[object] = []
     now = [0.0]
     with emu.client(TOKEN) as client, httpx.Client(transport=httpx.MockTransport(app)) as http:
         number = client.numbers.rent("gb-mobile").e164
@@ -126,12 +140,23 @@ def test_a_reply_that_may_have_been_sent_says_so_and_is_not_sent_again(
         )
         listener.step()  # the baseline poll
         emu.simulate_inbound_sms(number, SENDER, "hi")
+        yield OneSmsWaiting(client, number, listener, events, now)
+        client.numbers.end_rental(number)
+
+
+@pytest.mark.parametrize(
+    ("fault", "stored"),
+    [({"drop": "after"}, 1), ({"status": 500}, 0)],
+    ids=["dropped-after-sending", "500"],
+)
+def test_a_reply_that_may_have_been_sent_says_so_and_is_not_sent_again(
+    emu: Emulator, fault: dict[str, Any], stored: int
+) -> None:
+    with one_sms_waiting(emu) as waiting:
         sends = sum(r.operation == "messages.send" for r in emu.requests)
         emu.faults.add("messages.send", **fault)
-        for moment in (1.0, 30.0, 60.0):
-            now[0] = moment
-            listener.step()
-        delivered = [e for e in events if isinstance(e, Delivered)]
+        waiting.step_at(1.0, 30.0, 60.0)
+        delivered = waiting.delivered()
         assert len(delivered) == 1
         assert delivered[0].reply is None
         assert delivered[0].error is not None
@@ -139,35 +164,21 @@ def test_a_reply_that_may_have_been_sent_says_so_and_is_not_sent_again(
             "the reply may or may not have been sent: check the number's messages"
         )
         assert sum(r.operation == "messages.send" for r in emu.requests) == sends + 1
-        out = [m for m in client.numbers.get(number).messages if not m.is_inbound_to(number)]
+        number = waiting.number
+        messages = waiting.client.numbers.get(number).messages
+        out = [m for m in messages if not m.is_inbound_to(number)]
         assert [m.content for m in out] == ["Thanks"] * stored
-        assert listener.replies == 0
-        client.numbers.end_rental(number)
+        assert waiting.listener.replies == 0
 
 
 def test_a_reply_refused_before_sending_says_not_sent(emu: Emulator) -> None:
-    events: list[object] = []
-
-    def app(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text="Thanks")
-
-    now = [0.0]
-    with emu.client(TOKEN) as client, httpx.Client(transport=httpx.MockTransport(app)) as http:
-        number = client.numbers.rent("gb-mobile").e164
-        listener = Listener(
-            client, number, "http://app/hook", events.append, http=http, clock=lambda: now[0]
-        )
-        listener.step()
-        emu.simulate_inbound_sms(number, SENDER, "hi")
+    with one_sms_waiting(emu) as waiting:
         emu.faults.add("messages.send", status=400)
-        for moment in (1.0, 30.0):
-            now[0] = moment
-            listener.step()
-        delivered = [e for e in events if isinstance(e, Delivered)]
+        waiting.step_at(1.0, 30.0)
+        delivered = waiting.delivered()
         assert len(delivered) == 1
         assert delivered[0].error is not None
         assert delivered[0].error.startswith("reply not sent: ")
-        client.numbers.end_rental(number)
 
 
 @pytest.fixture(scope="module")
@@ -175,12 +186,6 @@ def emu() -> Iterator[Emulator]:
     with Emulator(seed=5) as emulator:
         emulator.add_account(TOKEN, balance=10_000_000)
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def base_url(emu: Emulator) -> Iterator[str]:
-    with emu.serve(port=0, control=True) as url:
-        yield url
 
 
 @pytest.fixture

@@ -15,38 +15,9 @@ import httpx
 import pytest
 
 import dtmf
+from tests.documented import DOC_GROUP, DOC_NUMBER
 from tests.wire import OPS, wire
 
-DOC_GROUP = {
-    "id": "cz-mobile",
-    "type": "mobile",
-    "name": "Czech Republic",
-    "country_code": "cz",
-    "sms_support": True,
-    "voice_support": False,
-    "setup_cost": 32093,
-    "rental_cost_per_minute": 269,
-    "cost_per_inbound_message": 601,
-    "cost_per_inbound_call_minute": None,
-}
-DOC_MESSAGE = {
-    "from": "+1234567890",
-    "to": "+1234",
-    "content": "abc",
-    "timestamp": "2018-01-01T01:01:02.000000",
-    "success": True,
-    "cost": 1000,
-}
-DOC_NUMBER = {
-    "e164": "+1234567890",
-    "group_id": "us-mobile",
-    "sms": True,
-    "cost_per_minute": 13,
-    "cost_per_inbound_message": 705,
-    "assignment_start": "2018-01-01T01:01:01.000000",
-    "sms_forwarded_to": None,
-    "messages": [DOC_MESSAGE],
-}
 DOC_RENTED = {
     **DOC_NUMBER,
     "e164": "+1234567891",

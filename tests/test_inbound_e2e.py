@@ -85,12 +85,6 @@ def emu() -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="module")
-def base_url(emu: Emulator) -> Iterator[str]:
-    with emu.serve() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def inbox() -> Inbox:
     return Inbox()
 

@@ -110,12 +110,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def served(emu: Emulator) -> Iterator[str]:
-    with emu.serve() as base_url:
-        yield base_url
-
-
 @pytest.fixture(params=FLAVOURS, ids=["Client", "AsyncClient-asyncio", "AsyncClient-trio"])
 def flavour(request: pytest.FixtureRequest) -> tuple[str, str]:
     kind, backend = request.param
@@ -131,7 +125,7 @@ def anyio_backend(flavour: tuple[str, str]) -> str:
 async def world(
     request: pytest.FixtureRequest, emu: Emulator, flavour: tuple[str, str]
 ) -> AsyncIterator[World]:
-    base_url = request.getfixturevalue("served") if request.param == "port" else None
+    base_url = request.getfixturevalue("base_url") if request.param == "port" else None
     world = World(emu, flavour[0], base_url)
     world.token = world.account()
     try:
