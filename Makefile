@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed-dev
 PY310 ?=
 PY313 ?=
 
-.PHONY: help demo test lint types pytest bench-smoke record bench faults test-matrix clean
+.PHONY: help demo test lint types pytest bench-smoke record bench faults test-matrix generate clean
 
 help:
 	@echo "make demo    run the SDK end to end against the bundled reference server"
 	@echo "make test    lint, type checks (mypy, pyright, verifytypes) and the test suite"
+	@echo "make generate  rewrite dtmf/_resources.py from the wire contract (dtmf/_contract.py)"
 	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
 	@echo "make bench   the performance benchmark (figures, not pass/fail)"
 	@echo "make faults  the fault-injection matrix as a table"
@@ -44,6 +45,10 @@ types: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The resource methods and model actions, written out from the wire contract.
+generate: $(STAMP)
+	$(BIN)/python -m tests.generate
 
 record: $(STAMP)
 	$(BIN)/python -m tests.record

@@ -1,36 +1,38 @@
-"""`Client` and `AsyncClient`: the two drivers of `_core.exchange()`.
+"""`Client` and `AsyncClient`: options, resources and lifecycle.
 
-They share every decision (see `_core.py`); each only knows how to send a
-request and how to wait, blocking or awaiting.
+Each client owns a requester (`_requester.py`), the sync or async driver of the
+sans-I/O core (`_core.py`), and its resources (`client.numbers`, ...: plain
+attributes, generated into `_resources.py`) hand their calls to it.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import ssl
-import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, cast
 
 import httpx
 
-from ._binding import Bindable
-from ._contract import Operation, WireFields
 from ._core import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientOptions,
-    Outcome,
-    exchange,
-    parse_result,
 )
-from ._errors import ClientClosedError, ConfigurationError, WrongEventLoopError
+from ._errors import ConfigurationError, WrongEventLoopError
+from ._requester import AsyncRequester, Lifecycle, SyncRequester, running_loop
 from ._resources import (
+    ASYNC_RESOURCES,
+    SYNC_RESOURCES,
     AccountResource,
     AddressesResource,
+    AsyncAccountResource,
+    AsyncAddressesResource,
+    AsyncGroupsResource,
+    AsyncMessagesResource,
+    AsyncNumbersResource,
     GroupsResource,
     MessagesResource,
     NumbersResource,
@@ -74,70 +76,21 @@ class ClientKeywords(RequestOptions, total=False):
     limits: httpx.Limits
 
 
-class _Lifecycle:
-    """Whether the connection pool a client and its `with_options()` views share is closed."""
-
-    __slots__ = ("__weakref__", "closed", "loop")  # weakly referable: DTMF closes its pool with it
-
-    def __init__(self) -> None:
-        self.closed = False
-        self.loop: object = None  # an AsyncClient's event loop, once it has run in one
-
-
-def _running_loop() -> object:
-    """What identifies the event loop this task runs in: the asyncio loop or trio run."""
-    import asyncio
-    import sys
-
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        trio = sys.modules.get("trio")  # only a trio program has trio imported
-        return None if trio is None else trio.lowlevel.current_trio_token()
-
-
-def _bind(result: object, client: BaseClient[Any]) -> None:
-    """Make the models in a result act through `client`."""
-    items = cast("list[object]", result) if isinstance(result, list) else (result,)
-    for item in items:
-        if isinstance(item, Bindable):
-            object.__setattr__(item, "_dtmf_client", client)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _named(method: F, operation: Operation[Any, Any, Any]) -> F:
-    """`method` named, documented and signed as the operation it calls.
-
-    For help(), IDEs that introspect at run time, and tracebacks.
-    """
-    method.__name__ = operation.name.rpartition(".")[2]
-    method.__qualname__ = operation.name
-    method.__doc__ = operation.signature.__doc__
-    signature = inspect.signature(operation.signature)
-    method.__signature__ = signature.replace(return_annotation=inspect.Signature.empty)  # type: ignore[attr-defined]
-    return method
-
-
 class BaseClient(Generic[HttpT]):
     """What both clients share: options, resources, lifecycle, repr, and construction.
 
-    `Client` and `AsyncClient` differ only in the httpx client they drive (`HttpT`)
-    and in how they wait for it.
+    `Client` and `AsyncClient` differ only in the httpx client they drive (`HttpT`),
+    the requester that drives it, and the flavour of their resources.
     """
 
     _http_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+    _requester_class: ClassVar[type[SyncRequester] | type[AsyncRequester]]
+    _resource_classes: ClassVar[Mapping[str, type[Any]]]
     _http: HttpT
     _options: ClientOptions
-    _lifecycle: _Lifecycle
-    _owns_http: bool
+    _lifecycle: Lifecycle
+    _requester: Any
     _is_view: bool = False
-    _account: AccountResource[Any]
-    _addresses: AddressesResource[Any]
-    _groups: GroupsResource[Any]
-    _numbers: NumbersResource[Any]
-    _messages: MessagesResource[Any]
 
     def __init__(
         self,
@@ -154,11 +107,39 @@ class BaseClient(Generic[HttpT]):
         trust_env: bool = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
-        """See the class docstring of `Client`; `AsyncClient` takes the same options."""
-        self._setup(
-            ClientOptions.create(token, base_url, timeout, call_timeout, max_retries, allow_http),
-            _Lifecycle(),
-            owns_http=http_client is None,
+        """Create a client; use it in a `with` block (`async with` for `AsyncClient`).
+
+        Args:
+            token: Your API token. Default: the DTMF_TOKEN environment variable.
+                It never appears in a repr, log line or error message.
+            base_url: The API's base URL. Default: DTMF_BASE_URL, then
+                'https://dtmf.io/api/v1'. Plain http is refused except to this
+                machine (a reference server), unless `allow_http` is true.
+            timeout: Seconds each HTTP request may take (a number, or an
+                `httpx.Timeout` for connect/read/write/pool separately).
+                Default: 30 s, 5 s to connect.
+            call_timeout: Seconds a whole call may take, retries and waits
+                included. Default: 90 s.
+            max_retries: How many times a failed call is retried when that is
+                safe (never for a send or a rental that may have happened).
+                Default: 2.
+            http_client: An `httpx.Client` (`httpx.AsyncClient` for `AsyncClient`)
+                to send through instead of the one the SDK makes; you configure
+                and close it. Not combinable with the four network options below.
+            allow_http: Allow a plain http `base_url` to another machine.
+            proxy: A proxy URL or `httpx.Proxy`. Default: from the environment
+                (HTTP_PROXY...), except over plain http.
+            verify: TLS verification: True, a CA bundle path or an `ssl.SSLContext`.
+            trust_env: Read proxies and certificates from the environment.
+            limits: The connection pool's `httpx.Limits`. Default: 16 connections.
+
+        Raises:
+            ConfigurationError: no token, a malformed token or base URL, plain
+                http to another machine, or a bad option value.
+        """
+        lifecycle = Lifecycle(owned=http_client is None)
+        options = ClientOptions.create(
+            token, base_url, timeout, call_timeout, max_retries, allow_http
         )
         network_options = (proxy, verify, trust_env, limits) != (None, True, True, DEFAULT_LIMITS)
         if http_client is not None and network_options:
@@ -166,7 +147,7 @@ class BaseClient(Generic[HttpT]):
                 "proxy, verify, trust_env and limits configure the httpx client the SDK makes; "
                 "with http_client=, set them on your own httpx client instead"
             )
-        if self._options.base_url.startswith("http://") and proxy is None:  # scheme lower-cased
+        if options.base_url.startswith("http://") and proxy is None:  # scheme lower-cased
             # Plain http is allowed to this machine only: a proxy from the environment
             # (HTTP_PROXY) would carry the token across the network in clear text.
             trust_env = False
@@ -174,7 +155,7 @@ class BaseClient(Generic[HttpT]):
             http_client = cast(
                 "HttpT",
                 self._http_class(
-                    timeout=self._options.timeout,
+                    timeout=options.timeout,
                     follow_redirects=False,
                     proxy=proxy,
                     verify=verify,
@@ -183,17 +164,16 @@ class BaseClient(Generic[HttpT]):
                 ),
             )
         self._http = http_client
+        self._setup(options, lifecycle)
 
-    def _setup(self, options: ClientOptions, lifecycle: _Lifecycle, owns_http: bool) -> None:
+    def _setup(self, options: ClientOptions, lifecycle: Lifecycle) -> None:
         self._options = options
         self._lifecycle = lifecycle
-        self._owns_http = owns_http
-        # Resources are made once per client, so each call is plain attribute lookups.
-        self._account = AccountResource(self)
-        self._addresses = AddressesResource(self)
-        self._groups = GroupsResource(self)
-        self._numbers = NumbersResource(self)
-        self._messages = MessagesResource(self)
+        # Resources are made once per client (and per view): each call is then plain
+        # attribute lookups, and IPython's completion sees them without running code.
+        self._requester = requester = self._requester_class(self, self._http, options, lifecycle)  # type: ignore[arg-type]
+        for name, resource_class in self._resource_classes.items():
+            setattr(self, name, resource_class(requester))
 
     @property
     def base_url(self) -> str:
@@ -216,31 +196,6 @@ class BaseClient(Generic[HttpT]):
         return self._options.retry.max_retries
 
     @property
-    def account(self) -> AccountResource[Self]:
-        """Your account and its balance."""
-        return self._account
-
-    @property
-    def addresses(self) -> AddressesResource[Self]:
-        """Bitcoin deposit addresses."""
-        return self._addresses
-
-    @property
-    def groups(self) -> GroupsResource[Self]:
-        """Phone number groups to rent from."""
-        return self._groups
-
-    @property
-    def numbers(self) -> NumbersResource[Self]:
-        """Your rented phone numbers."""
-        return self._numbers
-
-    @property
-    def messages(self) -> MessagesResource[Self]:
-        """Sending SMS."""
-        return self._messages
-
-    @property
     def is_closed(self) -> bool:
         """Whether `close()` (or `aclose()`) was called."""
         return self._lifecycle.closed
@@ -254,44 +209,25 @@ class BaseClient(Generic[HttpT]):
     ) -> Self:
         """A view of this client with other timeouts or retries, sharing its connection pool.
 
-        >>> client.with_options(timeout=5, max_retries=0).account.get()
+        Args:
+            timeout: Seconds each HTTP request may take (or an `httpx.Timeout`).
+            call_timeout: Seconds a whole call may take, retries included.
+            max_retries: How many times a failed call may be retried when safe.
+
+        Example:
+            ``client.with_options(timeout=5, max_retries=0).account.get()``
         """
         view = copy.copy(self)  # shares the httpx client
-        view._setup(
-            self._options.changed(timeout, call_timeout, max_retries),
-            self._lifecycle,
-            owns_http=False,
-        )
         view._is_view = True  # closing a view leaves its parent's pool alone
+        view._setup(self._options.changed(timeout, call_timeout, max_retries), self._lifecycle)
         return view
-
-    def _result(
-        self,
-        operation: Operation[Any, Any, Any],
-        wire: WireFields,
-        response: httpx.Response,
-        parse: Callable[[bytes], Any],
-    ) -> Any:
-        """The call's result, its models bound to this client."""
-        result = parse_result(operation, wire, response, parse)
-        _bind(result, self)
-        return result
 
     def _closing(self) -> bool:
         """Mark the client closed; whether its httpx client is now ours to close."""
         if self._lifecycle.closed or self._is_view:
             return False
         self._lifecycle.closed = True
-        return self._owns_http
-
-    def _check_open(self) -> None:
-        if self._lifecycle.closed:
-            raise ClientClosedError(
-                f"{type(self).__name__} is closed: create a new one (or use it in a `with` block)"
-            )
-
-    def _method(self, operation: Operation[Any, Any, Any]) -> Callable[..., Any]:
-        raise NotImplementedError
+        return self._lifecycle.owned
 
     def __repr__(self) -> str:
         state = " closed" if self._lifecycle.closed else ""
@@ -301,10 +237,13 @@ class BaseClient(Generic[HttpT]):
     """Subclasses whose users cannot be asked to close them (`DTMF`'s) turn the warning off."""
 
     def __del__(self) -> None:
+        lifecycle: Lifecycle | None = getattr(self, "_lifecycle", None)
         if (
             self._warn_unclosed
-            and getattr(self, "_owns_http", False)
-            and not self._lifecycle.closed
+            and lifecycle is not None
+            and lifecycle.owned
+            and not self._is_view
+            and not lifecycle.closed
         ):
             warnings.warn(
                 f"{self!r} was never closed: use it in a `with` block or call close()",
@@ -320,51 +259,30 @@ class Client(BaseClient[httpx.Client]):
     ...     client.account.get().balance
 
     `token` defaults to the DTMF_TOKEN environment variable and `base_url` to
-    DTMF_BASE_URL, then to https://dtmf.io/api/v1. `timeout` bounds each
-    request (a number, or an `httpx.Timeout`); `call_timeout` bounds a whole call
-    with its retries and waits. `proxy`, `verify`, `trust_env` and `limits` are
-    passed to the httpx client it makes; `http_client` replaces that client
-    altogether (configure and close it yourself; passing both is an error). Plain
-    http is refused except to this machine, unless `allow_http=True`; over plain
-    http, proxies from the environment are ignored.
+    DTMF_BASE_URL, then to https://dtmf.io/api/v1 (see `__init__` for every option).
     """
 
     _http_class = httpx.Client
+    _requester_class = SyncRequester
+    _resource_classes = SYNC_RESOURCES
+    _requester: SyncRequester
 
-    def _method(self, operation: Operation[Any, Any, Any]) -> Callable[..., Any]:
-        def method(*args: Any, **kwargs: Any) -> Any:
-            return self._call(operation, operation.signature(*args, **kwargs))
-
-        return _named(method, operation)
-
-    def _call(
-        self,
-        operation: Operation[Any, Any, Any],
-        wire: WireFields,
-        parse: Callable[[bytes], Any] | None = None,
-    ) -> Any:
-        """Make one call; `parse` reads the body instead of the operation's result shape."""
-        self._check_open()
-        steps = exchange(self._options, operation, wire)
-        outcome: Outcome = None
-        try:
-            while True:
-                step = steps.send(outcome)
-                if isinstance(step, httpx.Request):
-                    try:
-                        outcome = self._http.send(step, follow_redirects=False)
-                    except httpx.RequestError as exc:
-                        outcome = exc
-                else:
-                    time.sleep(step)
-                    outcome = None
-        except StopIteration as done:
-            response: httpx.Response = done.value
-        return self._result(operation, wire, response, parse or operation.result.parse_sync)
+    account: AccountResource
+    """Your account and its balance."""
+    addresses: AddressesResource
+    """Bitcoin deposit addresses that fund your account."""
+    groups: GroupsResource
+    """The groups of phone numbers you can rent from."""
+    numbers: NumbersResource
+    """The phone numbers your account rents."""
+    messages: MessagesResource
+    """Sending SMS."""
 
     def close(self) -> None:
-        """Close the connection pool (idempotent). Views from `with_options()` close with it;
-        closing a view does nothing."""
+        """Close the connection pool (idempotent).
+
+        Views from `with_options()` close with it; closing a view does nothing.
+        """
         if self._closing():
             self._http.close()
 
@@ -381,74 +299,37 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     >>> async with dtmf.AsyncClient() as client:
     ...     (await client.account.get()).balance
 
-    It takes the same options as `Client`; `http_client` is an `httpx.AsyncClient`.
-    Many concurrent calls through one client share its connection pool.
+    It takes the same options as `Client` (see `__init__`); `http_client` is an
+    `httpx.AsyncClient`. Many concurrent calls through one client share its pool.
     """
 
     _http_class = httpx.AsyncClient
+    _requester_class = AsyncRequester
+    _resource_classes = ASYNC_RESOURCES
+    _requester: AsyncRequester
 
-    def _method(
-        self, operation: Operation[Any, Any, Any]
-    ) -> Callable[..., Coroutine[Any, Any, Any]]:
-        async def method(*args: Any, **kwargs: Any) -> Any:
-            return await self._call(operation, operation.signature(*args, **kwargs))
-
-        return _named(method, operation)
-
-    async def _call(
-        self,
-        operation: Operation[Any, Any, Any],
-        wire: WireFields,
-        parse: Callable[[bytes], Any] | None = None,
-    ) -> Any:
-        """Make one call; `parse` reads the body instead of the operation's result shape."""
-        self._check_open()
-        self._check_loop()
-        steps = exchange(self._options, operation, wire)
-        outcome: Outcome = None
-        try:
-            while True:
-                step = steps.send(outcome)
-                if isinstance(step, httpx.Request):
-                    try:
-                        outcome = await self._http.send(step, follow_redirects=False)
-                    except httpx.RequestError as exc:
-                        outcome = exc
-                else:
-                    import anyio  # only async code waits: `import dtmf` stays lean
-
-                    await anyio.sleep(step)
-                    outcome = None
-        except StopIteration as done:
-            response: httpx.Response = done.value
-        return self._result(operation, wire, response, parse or operation.result.parse_async)
-
-    def _check_loop(self) -> None:
-        # Like httpx's, the pool's connections belong to the loop that opened them; in
-        # another loop they fail with a bare RuntimeError, so say what is wrong first.
-        # Only for the SDK's own pool: an http_client you pass is yours to manage.
-        if not (self._owns_http or self._is_view):
-            return
-        loop = _running_loop()
-        lifecycle = self._lifecycle
-        if lifecycle.loop is None:
-            lifecycle.loop = loop
-        elif loop is not lifecycle.loop:
-            raise WrongEventLoopError(
-                "this AsyncClient was first used in another event loop (an earlier "
-                "asyncio.run() or trio.run()); its connections belong to that loop. "
-                "Create one AsyncClient inside each run, e.g. `async with dtmf.AsyncClient()`."
-            )
+    account: AsyncAccountResource
+    """Your account and its balance."""
+    addresses: AsyncAddressesResource
+    """Bitcoin deposit addresses that fund your account."""
+    groups: AsyncGroupsResource
+    """The groups of phone numbers you can rent from."""
+    numbers: AsyncNumbersResource
+    """The phone numbers your account rents."""
+    messages: AsyncMessagesResource
+    """Sending SMS."""
 
     async def aclose(self) -> None:
-        """Close the connection pool (idempotent). Views from `with_options()` close with it;
-        closing a view does nothing."""
+        """Close the connection pool (idempotent).
+
+        Views from `with_options()` close with it; closing a view does nothing.
+        """
         if not self._closing():
             return
         try:
             await self._http.aclose()
         except RuntimeError as exc:
-            if self._lifecycle.loop in (None, _running_loop()):
+            if self._lifecycle.loop in (None, running_loop()):
                 raise
             # Connections opened in an event loop that has ended cannot be closed from
             # this one; they are released when the client is garbage-collected.

@@ -240,35 +240,6 @@ def build_request(
     )
 
 
-def _subject(wire: WireFields) -> str:
-    """The number a call is about, for error messages."""
-    for key in ("e164", "from", "group_id", "type"):
-        if key in wire:
-            return f"{key}={wire[key]}"
-    return ""
-
-
-def _describe_call(operation: Operation[Any, Any, Any], wire: WireFields) -> str:
-    subject = _subject(wire)
-    return f"{operation.name}({subject})" if subject else operation.name
-
-
-def _how_to_check(operation: Operation[Any, Any, Any], wire: WireFields) -> str:
-    if operation.name == "messages.send":
-        return (
-            f"The SMS may or may not have been sent: check the messages of {wire['from']} "
-            "(client.numbers.get(...).messages) before sending it again."
-        )
-    if operation.name == "numbers.rent":
-        return (
-            "A number may or may not have been rented: check client.numbers.list() "
-            "before renting again."
-        )
-    if operation.name == "addresses.create":
-        return "An address may or may not have been created: check client.addresses.list()."
-    return "It is safe to try again."
-
-
 def exchange(
     options: ClientOptions,
     operation: Operation[Any, Any, Any],
@@ -278,7 +249,7 @@ def exchange(
     started = time.monotonic()
     deadline = started + options.call_timeout
     policy = options.retry
-    call = _describe_call(operation, wire)
+    call = operation.describe_call(wire)
     retries = 0
     ambiguous_failure = False  # an earlier attempt may have reached the service
     while True:
@@ -286,7 +257,7 @@ def exchange(
         if remaining <= 0:
             raise APITimeoutError(
                 f"{call}: gave up after {options.call_timeout:g} s in all ({retries} retries)."
-                + (f" {_how_to_check(operation, wire)}" if ambiguous_failure else ""),
+                + (f" {operation.advice_if_unsure(wire)}" if ambiguous_failure else ""),
                 operation=operation.name,
                 may_have_succeeded=ambiguous_failure and operation.retry is Retry.NEVER_TWICE,
             )
@@ -366,7 +337,7 @@ def _transport_error(
     what = _transport_problem(exc)
     tried = f" after {retries + 1} attempts" if retries else ""
     if may_have_succeeded:
-        advice = _how_to_check(operation, wire) + " (not retried automatically)"
+        advice = operation.advice_if_unsure(wire) + " (not retried automatically)"
     elif not reached:
         advice = f"The request never reached {request.url.host}: check the network and base_url."
     else:
@@ -435,7 +406,7 @@ def status_error(
     if retries:
         text += f" (after {retries + 1} attempts)"
     if may_have_succeeded:
-        text += ". " + _how_to_check(operation, wire) + " (not retried automatically)"
+        text += ". " + operation.advice_if_unsure(wire) + " (not retried automatically)"
     elif status == 401:
         text += ". Check the API token (DTMF_TOKEN)."
     elif status == 402:
@@ -464,7 +435,7 @@ def parse_result(
     try:
         return parse(response.content)
     except pydantic.ValidationError as exc:
-        call = _describe_call(operation, wire)
+        call = operation.describe_call(wire)
         first = exc.errors(include_url=False)[0]
         if first["type"] == "json_invalid":
             snippet = response.content[:120].decode("utf-8", "replace")
@@ -480,7 +451,7 @@ def parse_result(
         may_have_succeeded = operation.retry is Retry.NEVER_TWICE
         if may_have_succeeded:
             # The service answered with a success: whatever it made, it made.
-            text += ". " + _how_to_check(operation, wire)
+            text += ". " + operation.advice_if_unsure(wire)
         error = APIResponseValidationError(
             text,
             operation=operation.name,

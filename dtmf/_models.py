@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, NamedTuple, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, Strict, computed_field
 
 from ._binding import Bindable
+from ._resources import AsyncGroupActions, AsyncNumberActions, GroupActions, NumberActions
 from ._timestamps import OptionalTimestamp, parse_timestamp
 from ._validate import SmsActionName
 
@@ -55,7 +56,7 @@ class DTMFModel(BaseModel):
 
     # Schemas are built on first use, not at import (`import dtmf` stays lean).
     model_config: ClassVar[ConfigDict] = ConfigDict(
-        extra="allow", populate_by_name=True, defer_build=True
+        extra="allow", populate_by_name=True, defer_build=True, use_attribute_docstrings=True
     )
 
 
@@ -70,6 +71,7 @@ class Address(DTMFModel):
     """A Bitcoin address that credits your account when paid."""
 
     address: str
+    """The Bitcoin address (Base58Check or bech32) to pay; each payment credits your balance."""
 
 
 class Message(DTMFModel):
@@ -81,14 +83,23 @@ class Message(DTMFModel):
     """
 
     content: str
+    """The text of the SMS."""
     from_: str | None = Field(default=None, alias="from")
+    """The sender, E.164 (wire name ``from``; documented dialect)."""
     to: str | None = None
+    """The recipient, E.164 (documented dialect)."""
     success: bool | None = None
+    """Whether delivery succeeded (documented dialect)."""
     cost: int | None = None
+    """What the message cost, in satoshis (documented dialect)."""
     id: int | None = None
+    """The service's id of the message (later dialect)."""
     other_number: str | None = None
+    """The other party, E.164: the sender if `inbound`, else the recipient (later dialect)."""
     inbound: bool | None = None
+    """True if the rented number received it, False if it sent it (later dialect)."""
     status: str | None = None
+    """Delivery status as the service words it, e.g. 'delivered' (later dialect)."""
     # The wire value, parsed by pydantic-core when it is ISO 8601 and kept as text
     # otherwise; `timestamp` turns it into an aware datetime when read. A Python
     # validator per message would cost more than parsing the message itself.
@@ -99,6 +110,7 @@ class Message(DTMFModel):
         repr=False,
         union_mode="left_to_right",
     )
+    """The timestamp as the service sent it; read `timestamp` instead."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -120,20 +132,30 @@ class Call(DTMFModel):
     """A voice call on a rented number (the service's later revision only)."""
 
     id: int | None = None
+    """The service's id of the call."""
     other_number: str | None = None
+    """The other party, E.164."""
     inbound: bool | None = None
+    """True if the rented number was called, False if it called."""
     start_timestamp: OptionalTimestamp = None
+    """When the call started: an aware datetime in UTC."""
     duration: int | None = None
+    """Length of the call, in seconds."""
     status: str | None = None
+    """The call's status as the service words it, e.g. 'completed'."""
 
 
 class InboundSMS(DTMFModel):
     """The body the service POSTs to a number's webhook when it receives an SMS."""
 
     id: int
+    """The message id: the same on a repeated delivery (receivers dedupe on it)."""
     e164: str
+    """Your rented number that received the SMS, E.164."""
     sender: str
+    """Who sent it, E.164."""
     content: str
+    """The text of the SMS."""
 
 
 class SmsAction(NamedTuple):
@@ -154,38 +176,59 @@ class BaseGroup(DTMFModel):
     """A group of phone numbers to rent from: a country and a type, with its costs."""
 
     id: str
+    """The group's id, passed to `numbers.rent()`, e.g. 'gb-mobile'."""
     type: str
     """'mobile' or 'local' (kept as text: a new type from the service is not an error)."""
     name: str
+    """A readable name, e.g. 'United Kingdom (mobile)'."""
     country_code: str
+    """The country's ISO 3166 code, e.g. 'GB'."""
     sms_support: bool
+    """Whether numbers of this group can send and receive SMS."""
     voice_support: bool
+    """Whether numbers of this group can make and receive calls."""
     setup_cost: int
     """Satoshis debited when a rental starts."""
     rental_cost_per_minute: int
     """Satoshis per minute of rental."""
     cost_per_inbound_message: int | None = None
+    """Satoshis per SMS received; None where SMS is not supported."""
     cost_per_inbound_call_minute: int | None = None
+    """Satoshis per minute of a received call; None where voice is not supported."""
 
 
 class BaseNumber(DTMFModel):
     """A phone number rented by your account, with its messages."""
 
     e164: str
+    """The number, E.164, e.g. '+447700900001'."""
     group_id: str | None = None
+    """The id of the group it was rented from."""
     sms: bool | None = None
+    """Whether it can send and receive SMS."""
     cost_per_minute: int | None = None
+    """Satoshis per minute of rental."""
     cost_per_inbound_message: Amount | None = None
+    """Per SMS received: int satoshis, or a Decimal in fiat in the later dialect."""
     assignment_start: OptionalTimestamp = None
+    """When the rental started: an aware datetime in UTC."""
     sms_forwarded_to: str | None = None
+    """Where inbound SMS go: an E.164 number, a webhook URL, or None (see `sms_action`)."""
     messages: list[Message] = Field(default_factory=list[Message])
+    """Its SMS, sent and received, oldest first."""
     # Fields of the service's later revision.
     id: int | None = None
+    """The service's id of the rental (later dialect)."""
     identifier: str | None = None
+    """A label the service may give the number (later dialect)."""
     voice: bool | None = None
+    """Whether it can make and receive calls (later dialect)."""
     cost_per_month: Amount | None = None
+    """Rental per month: a Decimal in fiat (later dialect); int satoshis otherwise."""
     next_renewal: OptionalTimestamp = None
+    """When the rental renews: an aware datetime in UTC (later dialect)."""
     calls: list[Call] = Field(default_factory=list[Call])
+    """Its voice calls (later dialect)."""
 
     @property
     def sms_action(self) -> SmsAction:
@@ -215,34 +258,23 @@ def _async_client_class() -> type[AsyncClient]:
     return AsyncClient
 
 
-class Number(Bindable, BaseNumber):
+class Number(Bindable, BaseNumber, NumberActions):
     """A rented number returned by a `Client`; its actions run through that client."""
 
     __slots__ = ("_dtmf_client",)
 
     def bind(self, client: Client) -> Self:
-        """Make this number act through `client` (for numbers built by hand or unpickled)."""
+        """Make this number act through `client` (for numbers built by hand or unpickled).
+
+        Raises:
+            UnboundModelError: `client` is not a `Client` (an `AsyncNumber` takes an
+                `AsyncClient`).
+        """
         self._bind_to(client, _client_class())
         return self
 
     def _client(self) -> Client:
         return self._bound(_client_class())
-
-    def refresh(self) -> Number:
-        """Fetch this number again: its current settings and messages."""
-        return self._client().numbers.get(self.e164)
-
-    def end_rental(self) -> None:
-        """End this rental: billing stops and the number is released."""
-        self._client().numbers.end_rental(self.e164)
-
-    def set_sms_action(self, action: SmsActionName | None, destination: str | None = None) -> None:
-        """Forward inbound SMS to a number, POST them to a webhook, or (None) only store them."""
-        self._client().numbers.set_sms_action(self.e164, action, destination)
-
-    def send_sms(self, to: str, content: str) -> None:
-        """Send an SMS from this number to `to` (E.164)."""
-        self._client().messages.send(self.e164, to, content)
 
     def wait_for_message(
         self,
@@ -253,46 +285,40 @@ class Number(Bindable, BaseNumber):
     ) -> MessageMatch:
         """Wait for a new inbound SMS to this number and return it.
 
-        `match` picks the message: a substring of its content, a compiled regex (its
-        first group becomes `.code`) or a predicate on the `Message`. Only messages
-        that arrive after the call count (or, with `since`, are timestamped later);
-        raises `MessageTimeoutError` after `timeout` seconds.
+        Args:
+            timeout: Seconds to wait before giving up.
+            match: Picks the message: a substring of its content, a compiled regex
+                (its first group becomes `.code`) or a predicate on the `Message`.
+            since: Count messages timestamped at or after this time, instead of
+                only those that arrive after the call.
+
+        Raises:
+            MessageTimeoutError: no matching message within `timeout` seconds.
+
+        Example:
+            ``code = number.wait_for_message(match=re.compile(r"(\\d{6})")).code``
         """
         from ._waiting import wait_for_message
 
         return wait_for_message(self, timeout=timeout, match=match, since=since)
 
 
-class AsyncNumber(Bindable, BaseNumber):
+class AsyncNumber(Bindable, BaseNumber, AsyncNumberActions):
     """A rented number returned by an `AsyncClient`; its actions are coroutines."""
 
     __slots__ = ("_dtmf_client",)
 
     def bind(self, client: AsyncClient) -> Self:
-        """Make this number act through `client` (for numbers built by hand or unpickled)."""
+        """Make this number act through `client` (for numbers built by hand or unpickled).
+
+        Raises:
+            UnboundModelError: `client` is not an `AsyncClient`.
+        """
         self._bind_to(client, _async_client_class())
         return self
 
     def _client(self) -> AsyncClient:
         return self._bound(_async_client_class())
-
-    async def refresh(self) -> AsyncNumber:
-        """Fetch this number again: its current settings and messages."""
-        return await self._client().numbers.get(self.e164)
-
-    async def end_rental(self) -> None:
-        """End this rental: billing stops and the number is released."""
-        await self._client().numbers.end_rental(self.e164)
-
-    async def set_sms_action(
-        self, action: SmsActionName | None, destination: str | None = None
-    ) -> None:
-        """Forward inbound SMS to a number, POST them to a webhook, or (None) only store them."""
-        await self._client().numbers.set_sms_action(self.e164, action, destination)
-
-    async def send_sms(self, to: str, content: str) -> None:
-        """Send an SMS from this number to `to` (E.164)."""
-        await self._client().messages.send(self.e164, to, content)
 
     async def wait_for_message(
         self,
@@ -301,37 +327,49 @@ class AsyncNumber(Bindable, BaseNumber):
         match: MessageMatcher | None = None,
         since: datetime | None = None,
     ) -> MessageMatch:
-        """`Number.wait_for_message()` for async code (asyncio or trio)."""
+        """Wait for a new inbound SMS to this number and return it (asyncio or trio).
+
+        Args:
+            timeout: Seconds to wait before giving up.
+            match: Picks the message: a substring of its content, a compiled regex
+                (its first group becomes `.code`) or a predicate on the `Message`.
+            since: Count messages timestamped at or after this time, instead of
+                only those that arrive after the call.
+
+        Raises:
+            MessageTimeoutError: no matching message within `timeout` seconds.
+
+        Example:
+            ``code = (await number.wait_for_message(match="code")).code``
+        """
         from ._waiting import async_wait_for_message
 
         return await async_wait_for_message(self, timeout=timeout, match=match, since=since)
 
 
-class Group(Bindable, BaseGroup):
+class Group(Bindable, BaseGroup, GroupActions):
     """A number group returned by a `Client`; `rent()` rents a number from it."""
 
     __slots__ = ("_dtmf_client",)
 
     def bind(self, client: Client) -> Self:
-        """Make this group act through `client`."""
+        """Make this group act through `client` (for groups built by hand or unpickled)."""
         self._bind_to(client, _client_class())
         return self
 
-    def rent(self) -> Number:
-        """Rent a number from this group (debits `setup_cost`)."""
-        return self._bound(_client_class()).numbers.rent(self.id)
+    def _client(self) -> Client:
+        return self._bound(_client_class())
 
 
-class AsyncGroup(Bindable, BaseGroup):
+class AsyncGroup(Bindable, BaseGroup, AsyncGroupActions):
     """A number group returned by an `AsyncClient`; `await rent()` rents a number from it."""
 
     __slots__ = ("_dtmf_client",)
 
     def bind(self, client: AsyncClient) -> Self:
-        """Make this group act through `client`."""
+        """Make this group act through `client` (for groups built by hand or unpickled)."""
         self._bind_to(client, _async_client_class())
         return self
 
-    async def rent(self) -> AsyncNumber:
-        """Rent a number from this group (debits `setup_cost`)."""
-        return await self._bound(_async_client_class()).numbers.rent(self.id)
+    def _client(self) -> AsyncClient:
+        return self._bound(_async_client_class())

@@ -24,7 +24,7 @@ Original                                   New API
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ._client import Client, ClientKeywords
 from ._contract import get_number, list_numbers, rent_number
@@ -72,7 +72,7 @@ class _QuietClient(Client):
 
     def __init__(self, token: str, **options: Unpack[ClientKeywords]) -> None:
         super().__init__(token, **options)
-        if self._owns_http:
+        if self._lifecycle.owned:
             # The lifecycle is shared with the views: the pool outlives none of them.
             weakref.finalize(self._lifecycle, self._http.close)
 
@@ -105,12 +105,15 @@ class DTMF:
         """Generates a new Bitcoin deposit address for adding funds to your account."""
         return address_dict(self.client.addresses.create())
 
-    def groups(self, group_type: GroupType) -> list[GroupDict]:
+    def groups(self, group_type: str) -> list[GroupDict]:
         """Gets all possible phone number groups of a given type ('mobile' or 'local').
 
         Raises ValueError if group_type has an invalid value.
         """
-        return [group_dict(g) for g in self.client.groups.list(group_type)]
+        # The original took any str and raised ValueError at run time; so does this
+        # (the contract's check runs before any request), so old code type-checks.
+        groups = self.client.groups.list(cast("GroupType", group_type))
+        return [group_dict(g) for g in groups]
 
     def numbers(self) -> list[NumberDict]:
         """Gets all phone numbers currently rented by your account."""
@@ -136,7 +139,7 @@ class DTMF:
         return True
 
     def set_sms_action(
-        self, e164: str, action: SmsActionName | None, destination: str | None
+        self, e164: str, action: str | None, destination: str | None
     ) -> Literal[True]:
         """Sets the action to be taken when a specified phone number receives an SMS.
 
@@ -144,7 +147,8 @@ class DTMF:
         (destination: an http(s) URL) or None (destination: None).
         Raises ValueError if any parameter has invalid format.
         """
-        self.client.numbers.set_sms_action(e164, action, destination)
+        checked = cast("SmsActionName | None", action)  # checked before any request
+        self.client.numbers.set_sms_action(e164, checked, destination)
         return True
 
     def send_sms(self, from_e164: str, to_e164: str, content: str) -> Literal[True]:
@@ -161,10 +165,9 @@ class DTMF:
     ) -> _T:
         # Numbers carry their messages, and building their dicts from the models costs
         # more than parsing: `parse` reads the body straight into the documented dicts
-        # (see _compat_wire.py). The public methods return models, so this goes through
-        # the client's private `_call`, which takes such a `parse` (sync and async alike).
-        result: _T = self.client._call(operation, wire, parse)  # pyright: ignore[reportPrivateUsage]
-        return result
+        # (see _compat_wire.py). The public methods return models, so this goes to the
+        # client's requester, which takes such a `parse`.
+        return self.client._requester.send(operation, wire, parse)  # pyright: ignore[reportPrivateUsage]
 
     def close(self) -> None:
         """Close the connections (the original class had no need to; it is optional)."""

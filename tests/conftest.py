@@ -158,10 +158,11 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def fast_retries(client: Any) -> None:
     """Shrink a client's backoff so that retries cost microseconds."""
     options = client._options
-    client._options = dataclasses.replace(
+    faster = dataclasses.replace(
         options,
         retry=dataclasses.replace(options.retry, initial_delay=0.001, max_delay=0.002),
     )
+    client._setup(faster, client._lifecycle)  # a new requester and resources with them
 
 
 @pytest.fixture

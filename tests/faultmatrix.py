@@ -304,9 +304,10 @@ def closed_port_url() -> str:
 def _fast_retries(client: dtmf.Client | dtmf.AsyncClient) -> None:
     """Shrink the backoff (as tests/conftest.py does): retries cost milliseconds."""
     options = client._options  # pyright: ignore[reportPrivateUsage]
-    client._options = dataclasses.replace(  # pyright: ignore[reportPrivateUsage]
+    faster = dataclasses.replace(
         options, retry=dataclasses.replace(options.retry, initial_delay=0.001, max_delay=0.002)
     )
+    client._setup(faster, client._lifecycle)  # pyright: ignore[reportPrivateUsage]
 
 
 def _arguments(name: str, e164: str) -> tuple[Any, ...]:

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import dtmf
 from dtmf import _compat_wire
 from dtmf._contract import get_number, list_numbers
 from dtmf._documented import number_dict, parse_number, parse_numbers
@@ -186,11 +185,12 @@ def test_a_later_dialect_timestamp_is_normalised() -> None:
     )
 
 
-def test_both_clients_take_the_same_parse_seam() -> None:
-    # `DTMF` reads number bodies through `_call(..., parse)`: the async twin takes it too.
-    sync = inspect.signature(dtmf.Client._call)  # pyright: ignore[reportPrivateUsage]
-    async_ = inspect.signature(dtmf.AsyncClient._call)  # pyright: ignore[reportPrivateUsage]
+def test_both_requesters_take_the_same_parse_seam() -> None:
+    # `DTMF` reads number bodies through `send(..., parse)`: the async twin takes it too.
+    from dtmf._requester import AsyncRequester, SyncRequester
+
+    sync = inspect.signature(SyncRequester.send)
+    async_ = inspect.signature(AsyncRequester.send)
     assert list(sync.parameters) == list(async_.parameters) == [
         "self", "operation", "wire", "parse"
     ]  # fmt: skip
-    assert sync.parameters["parse"].default is async_.parameters["parse"].default is None

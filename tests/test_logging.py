@@ -36,7 +36,7 @@ with Emulator(seed=1) as emu:
     with emu.client({TOKEN!r}) as client:
         o = client._options
         fast = dataclasses.replace(o.retry, initial_delay=0.001)
-        client._options = dataclasses.replace(o, retry=fast)
+        client._setup(dataclasses.replace(o, retry=fast), client._lifecycle)
         client.account.get()
 """
 
@@ -135,7 +135,7 @@ def test_nothing_is_formatted_when_logging_is_off(
             emu.faults.add("numbers.list", drop="before")
             if kind == "sync":
                 with emu.client(TOKEN, max_retries=1) as client:
-                    client._options = _fast(client._options)
+                    client._setup(_fast(client._options), client._lifecycle)
                     client.account.get()
                     client.numbers.list()
             else:
@@ -143,7 +143,7 @@ def test_nothing_is_formatted_when_logging_is_off(
 
                 async def main() -> None:
                     async with emu.async_client(TOKEN, max_retries=1) as client:
-                        client._options = _fast(client._options)
+                        client._setup(_fast(client._options), client._lifecycle)
                         await client.account.get()
                         await client.numbers.list()
                     await emu.aclose()

@@ -46,7 +46,7 @@ def test_token_not_in_repr_of_client(mock_client: MockClient, kind: str) -> None
         repr(client._options),
         repr(client.numbers),
         repr(client.with_options(max_retries=0)),
-        repr(vars(client.numbers)),
+        repr([getattr(client._requester, name) for name in client._requester.__slots__]),
     ]
     for text in shown:
         assert TOKEN not in text

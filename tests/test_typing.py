@@ -29,6 +29,7 @@ MISTAKES = {
     "    dtmf.Number(e164='+1234567890').bind(c)",
     "sync_action_on_async_model": "async def k(c: dtmf.AsyncClient) -> None:\n"
     "    dtmf.Number.end_rental(await c.numbers.get('+1234567890'))",
+    "plain_str_for_group_type": "def m(kind: str) -> None:\n    client.groups.list(kind)",
     "webhook_handler_returning_int": "from dtmf import webhooks\n"
     "webhooks.asgi_app(lambda sms: len(sms.content))",
 }

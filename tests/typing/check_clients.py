@@ -57,6 +57,12 @@ def compat_usage(old: dtmf.DTMF) -> None:
     assert_type(old.end_rental("+1234567890"), Literal[True])
 
 
+def old_code_with_plain_strings(old: dtmf.DTMF, kind: str, action: str | None) -> None:
+    """Code written for the original client passes any str, as its docs say."""
+    assert_type(old.groups(kind), list[dtmf.compat.GroupDict])
+    assert_type(old.set_sms_action("+1234567890", action, None), Literal[True])
+
+
 class MyClient(dtmf.Client):
     """Users subclass clients (to add helpers); the resources keep their types."""
 

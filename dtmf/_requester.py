@@ -1,0 +1,199 @@
+"""The two drivers of `_core.exchange()`: `SyncRequester` and `AsyncRequester`.
+
+A client owns one requester; its resource methods hand it their operation and
+arguments. The requester validates the arguments (the operation's signature
+function), runs the sans-I/O exchange with blocking or awaitable I/O, parses the
+body with the operation's model and binds the models to the client. The call only
+goes down: resource method -> requester -> core -> parse -> bind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar, cast
+
+import httpx
+
+from ._binding import Bindable
+from ._contract import Operation, WireFields
+from ._core import ClientOptions, Outcome, exchange, parse_result
+from ._errors import ClientClosedError, WrongEventLoopError
+
+__all__ = ["AsyncRequester", "Lifecycle", "Resource", "SyncRequester"]
+
+P = ParamSpec("P")
+S = TypeVar("S")
+A = TypeVar("A")
+T = TypeVar("T")
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class Lifecycle:
+    """Whether the connection pool a client and its `with_options()` views share is closed."""
+
+    __slots__ = ("__weakref__", "closed", "loop", "owned")  # weakly referable (DTMF's finalizer)
+
+    def __init__(self, *, owned: bool) -> None:
+        self.owned = owned
+        """Whether the SDK made the pool (else it is the user's `http_client=`)."""
+        self.closed = False
+        self.loop: object = None  # an AsyncClient's event loop, once it has run in one
+
+
+def running_loop() -> object:
+    """What identifies the event loop this task runs in: the asyncio loop or trio run."""
+    import asyncio
+    import sys
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")  # only a trio program has trio imported
+        return None if trio is None else trio.lowlevel.current_trio_token()
+
+
+class _Requester(Generic[HttpT]):
+    """What both drivers share: the client's options, pool, lifecycle, and binding."""
+
+    __slots__ = ("http", "lifecycle", "options", "owner")
+
+    owner: object
+    """The client whose methods use this requester: results are bound to it."""
+    http: HttpT
+    options: ClientOptions
+    lifecycle: Lifecycle
+
+    def __init__(
+        self, owner: object, http: HttpT, options: ClientOptions, lifecycle: Lifecycle
+    ) -> None:
+        self.owner = owner
+        self.http = http
+        self.options = options
+        self.lifecycle = lifecycle
+
+    def _check_open(self) -> None:
+        if self.lifecycle.closed:
+            name = type(self.owner).__name__
+            raise ClientClosedError(
+                f"{name} is closed: create a new one (or use it in a `with` block)"
+            )
+
+    def _result(
+        self,
+        operation: Operation[Any, Any, Any],
+        wire: WireFields,
+        response: httpx.Response,
+        parse: Callable[[bytes], T],
+    ) -> T:
+        """The call's result, its models bound to the client."""
+        result: T = parse_result(operation, wire, response, parse)
+        value: object = result
+        items = cast("list[object]", value) if isinstance(value, list) else (value,)
+        for item in items:
+            if isinstance(item, Bindable):
+                object.__setattr__(item, "_dtmf_client", self.owner)
+        return result
+
+
+class SyncRequester(_Requester[httpx.Client]):
+    """Runs a `Client`'s calls, blocking."""
+
+    __slots__ = ()
+
+    def call(self, operation: Operation[P, S, Any], *args: P.args, **kwargs: P.kwargs) -> S:
+        """Validate the arguments, make the call, return the result as a `Client` gives it."""
+        wire = operation.signature(*args, **kwargs)
+        return self.send(operation, wire, operation.result.parse_sync)
+
+    def send(
+        self, operation: Operation[Any, Any, Any], wire: WireFields, parse: Callable[[bytes], T]
+    ) -> T:
+        """Make one call with validated wire fields; `parse` reads the body."""
+        self._check_open()
+        steps = exchange(self.options, operation, wire)
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, httpx.Request):
+                    try:
+                        outcome = self.http.send(step, follow_redirects=False)
+                    except httpx.RequestError as exc:
+                        outcome = exc
+                else:
+                    time.sleep(step)
+                    outcome = None
+        except StopIteration as done:
+            response: httpx.Response = done.value
+        return self._result(operation, wire, response, parse)
+
+
+class AsyncRequester(_Requester[httpx.AsyncClient]):
+    """Runs an `AsyncClient`'s calls, awaiting (asyncio or trio)."""
+
+    __slots__ = ()
+
+    async def call(self, operation: Operation[P, Any, A], *args: P.args, **kwargs: P.kwargs) -> A:
+        """Validate the arguments, make the call, return the result as an `AsyncClient` gives it."""
+        wire = operation.signature(*args, **kwargs)
+        return await self.send(operation, wire, operation.result.parse_async)
+
+    async def send(
+        self, operation: Operation[Any, Any, Any], wire: WireFields, parse: Callable[[bytes], T]
+    ) -> T:
+        """Make one call with validated wire fields; `parse` reads the body."""
+        self._check_open()
+        self._check_loop()
+        steps = exchange(self.options, operation, wire)
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, httpx.Request):
+                    try:
+                        outcome = await self.http.send(step, follow_redirects=False)
+                    except httpx.RequestError as exc:
+                        outcome = exc
+                else:
+                    import anyio  # only async code waits: `import dtmf` stays lean
+
+                    await anyio.sleep(step)
+                    outcome = None
+        except StopIteration as done:
+            response: httpx.Response = done.value
+        return self._result(operation, wire, response, parse)
+
+    def _check_loop(self) -> None:
+        # Like httpx's, the pool's connections belong to the loop that opened them; in
+        # another loop they fail with a bare RuntimeError, so say what is wrong first.
+        # Only for the SDK's own pool: an http_client you pass is yours to manage.
+        if not self.lifecycle.owned:
+            return
+        loop = running_loop()
+        lifecycle = self.lifecycle
+        if lifecycle.loop is None:
+            lifecycle.loop = loop
+        elif loop is not lifecycle.loop:
+            raise WrongEventLoopError(
+                "this AsyncClient was first used in another event loop (an earlier "
+                "asyncio.run() or trio.run()); its connections belong to that loop. "
+                "Create one AsyncClient inside each run, e.g. `async with dtmf.AsyncClient()`."
+            )
+
+
+RequesterT = TypeVar("RequesterT", SyncRequester, AsyncRequester)
+
+
+class Resource(Generic[RequesterT]):
+    """A group of related operations (`client.numbers`), calling through one requester."""
+
+    __slots__ = ("_requester",)
+
+    _requester: RequesterT
+
+    def __init__(self, requester: RequesterT) -> None:
+        self._requester = requester
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._requester.owner!r}>"
