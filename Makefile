@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 PY310 ?=
 PY313 ?=
 
-.PHONY: help demo test lint types pytest bench-smoke record bench faults test-matrix generate clean
+.PHONY: help demo test lint types pytest bench-smoke record bench faults fuzz test-matrix generate clean
 
 help:
 	@echo "make demo    run the SDK end to end against the bundled reference server"
@@ -16,6 +16,7 @@ help:
 	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
 	@echo "make bench   the performance benchmark (figures, not pass/fail)"
 	@echo "make faults  the fault-injection matrix as a table"
+	@echo "make fuzz    schemathesis against the reference server, long (make test runs it short)"
 	@echo "make test-matrix  the tests on the oldest (3.10) and newest (3.13) dependencies"
 
 $(STAMP): pyproject.toml
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml
 		{ echo "dtmf-io needs Python 3.10 or newer (set PYTHON=python3.x)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -63,6 +64,13 @@ bench-smoke: $(STAMP)
 # Every operation x every fault x both clients x in-process and on a port, as a table.
 faults: $(STAMP)
 	$(BIN)/python -m tests.faultmatrix
+
+# schemathesis drives the reference server from its OpenAPI document: 300 cases per
+# operation and phase, a new seed each run (it prints it); `make test` runs 12, seed 16.
+# More options: make fuzz FUZZ_ARGS="--seed 7 --max-examples 1000".
+FUZZ_ARGS ?=
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
 # The suite in fresh venvs under .matrix/: Python 3.10 with the lowest declared
 # dependencies, Python 3.13 with the newest. Installs from PyPI: not part of `make test`.

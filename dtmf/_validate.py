@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from ._errors import InvalidParameterError
 
 __all__ = [
+    "E164_PATTERN",
+    "GROUP_ID_PATTERN",
     "GroupType",
     "MAX_SMS_LENGTH",
     "SmsActionName",
@@ -31,8 +33,13 @@ SmsActionName: TypeAlias = Literal["forward", "webhook"]
 
 MAX_SMS_LENGTH = 160
 
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-_GROUP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+E164_PATTERN = r"\+[1-9][0-9]{1,14}"
+"""What `check_e164` accepts, whole (the OpenAPI document of `dtmf.testing` quotes it)."""
+GROUP_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+"""What `check_group_id` accepts, whole."""
+
+_E164 = re.compile(E164_PATTERN)
+_GROUP_ID = re.compile(GROUP_ID_PATTERN)
 
 
 def _describe(value: object) -> str:

@@ -1,4 +1,4 @@
-"""The example objects of the original client's documentation, verbatim.
+"""The example objects of the original client's documentation, verbatim (and the live page's).
 
 `tests/test_compat_docs.py` checks that `dtmf.DTMF` returns exactly these; the
 shared fixtures in conftest.py build their valid bodies from them.
@@ -6,6 +6,7 @@ shared fixtures in conftest.py build their valid bodies from them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 DOC_GROUP: dict[str, Any] = {
@@ -38,3 +39,42 @@ DOC_NUMBER: dict[str, Any] = {
     "sms_forwarded_to": None,
     "messages": [DOC_MESSAGE],
 }
+
+# Verbatim from /work/shared/spec/dtmf-io-live-api-notes.md (the service's later shape).
+LIVE_NUMBER = json.loads(
+    """
+{
+  "id": 1234,
+  "e164": "+441234567890",
+  "identifier": "",
+  "group_id": "gb-mobile",
+  "sms": true,
+  "voice": true,
+  "cost_per_month": "2.50",
+  "cost_per_inbound_message": "0.01",
+  "assignment_start": "2018-12-22T16:07:25.049383",
+  "next_renewal": "2019-02-22T16:07:25.049383",
+  "sms_forwarded_to": null,
+  "calls": [
+    {
+      "id": 4567,
+      "other_number": "+1234567890",
+      "inbound": true,
+      "start_timestamp": "2019-01-22T16:07:25.049383",
+      "duration": 60,
+      "status": "completed"
+    }
+  ],
+  "messages": [
+    {
+      "id": 8901,
+      "other_number": "+1234567890",
+      "inbound": false,
+      "content": "message content",
+      "timestamp": "",
+      "status": "delivered"
+    }
+  ]
+}
+"""
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import pickle
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,45 +15,7 @@ import pytest
 import dtmf
 
 from .conftest import BODIES, E164, NUMBER, MockClient, success
-
-# Verbatim from /work/shared/spec/dtmf-io-live-api-notes.md (the service's later shape).
-LIVE_NUMBER = json.loads(
-    """
-{
-  "id": 1234,
-  "e164": "+441234567890",
-  "identifier": "",
-  "group_id": "gb-mobile",
-  "sms": true,
-  "voice": true,
-  "cost_per_month": "2.50",
-  "cost_per_inbound_message": "0.01",
-  "assignment_start": "2018-12-22T16:07:25.049383",
-  "next_renewal": "2019-02-22T16:07:25.049383",
-  "sms_forwarded_to": null,
-  "calls": [
-    {
-      "id": 4567,
-      "other_number": "+1234567890",
-      "inbound": true,
-      "start_timestamp": "2019-01-22T16:07:25.049383",
-      "duration": 60,
-      "status": "completed"
-    }
-  ],
-  "messages": [
-    {
-      "id": 8901,
-      "other_number": "+1234567890",
-      "inbound": false,
-      "content": "message content",
-      "timestamp": "",
-      "status": "delivered"
-    }
-  ]
-}
-"""
-)
+from .documented import LIVE_NUMBER
 
 UTC = timezone.utc
 

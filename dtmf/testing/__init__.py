@@ -18,6 +18,9 @@ On a port (`python -m dtmf.testing --port 8765` does the same from a shell)::
     with emu.serve(port=0) as base_url:
         ...  # http://127.0.0.1:<port>/api/v1
 
+`openapi()` is the API's OpenAPI description, which a served emulator also answers
+at ``GET /api/v1/openapi.json``.
+
 The pytest plugin provides `dtmf_emulator` and `dtmf_client` fixtures.
 """
 
@@ -51,6 +54,7 @@ __all__ = [
     "Fault",
     "Faults",
     "WebhookDelivery",
+    "openapi",
     "serve_asgi",
 ]
 
@@ -67,6 +71,17 @@ def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> Generator[st
     """
     with serve_in_thread(app, host, port, prefix="") as url:
         yield url
+
+
+def openapi() -> dict[str, Any]:
+    """The API's OpenAPI 3.1 description, generated from the wire table and the models.
+
+    The emulator serves the same document at ``GET /api/v1/openapi.json`` (no token);
+    ``python -m dtmf.testing --openapi FILE`` writes it to a file.
+    """
+    from ._openapi import openapi as build
+
+    return build()
 
 
 @dataclass(frozen=True)

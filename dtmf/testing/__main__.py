@@ -6,6 +6,10 @@ clock, so rentals are billed as time passes. The control API (``POST
 /_emulator/inbound`` and others, see `dtmf.testing._control`) is served too,
 unless `--no-control`. `dtmf emulator` is this same command.
 
+`python -m dtmf.testing --openapi FILE` writes the API's OpenAPI description
+(the document the server answers at ``GET /api/v1/openapi.json``) to FILE, or to
+stdout for '-', and exits without serving.
+
 Every failure is one line on stderr: a bad option or a port that cannot be
 served exits 2, a missing uvicorn exits 1.
 """
@@ -131,7 +135,24 @@ def _parser(prog: str, epilog: str | None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-control", action="store_true", help="do not serve the control API (/_emulator)"
     )
+    parser.add_argument(
+        "--openapi",
+        metavar="FILE",
+        help="write the API's OpenAPI description (JSON) to FILE ('-': stdout), then exit",
+    )
     return parser
+
+
+def _write_openapi(target: str) -> None:
+    from ._openapi import openapi_json
+
+    document = openapi_json()
+    if target == "-":
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
+        return
+    with open(target, "wb") as file:
+        file.write(document)
 
 
 class _Stop(Exception):
@@ -217,6 +238,13 @@ def main(
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.openapi is not None:
+        try:
+            _write_openapi(args.openapi)
+        except OSError as exc:
+            print(f"{name or prog}: cannot write {args.openapi}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK
     try:
         importlib.import_module("uvicorn")
     except ImportError:

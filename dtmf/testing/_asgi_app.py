@@ -1,7 +1,9 @@
 """The emulator as an ASGI application, for uvicorn or any ASGI server.
 
 `ASGIApp` hands each HTTP request to a `Server` and applies the transport side
-of fault injection: delays, and dropped connections (`DroppedConnection`).
+of fault injection: delays, and dropped connections (`DroppedConnection`). It also
+serves the API's OpenAPI document at ``GET /api/v1/openapi.json``, without a token
+and outside the fault schedule (it describes the API; it is not part of it).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import asyncio
 from urllib.parse import parse_qsl
 
 from .._asgi import Receive, Scope, Send, lifespan, read_body
-from ._server import Server, first_values
+from ._server import API_PREFIX, Server, first_values
+
+OPENAPI_PATH = API_PREFIX + "/openapi.json"
 
 __all__ = ["ASGIApp", "DroppedConnection"]
 
@@ -45,6 +49,9 @@ class ASGIApp:
         server = self._server
         method: str = scope["method"]
         path: str = scope["path"]
+        if method in ("GET", "HEAD") and path == OPENAPI_PATH:
+            await self._openapi(send, with_body=method == "GET")
+            return
         fault = server.admit(method, path)
         body = await read_body(receive)
         if body is None:
@@ -62,6 +69,18 @@ class ASGIApp:
         raw_headers.append((b"content-length", str(len(reply.body)).encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+    @staticmethod
+    async def _openapi(send: Send, with_body: bool) -> None:
+        from ._openapi import openapi_json
+
+        document = openapi_json()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(document)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": document if with_body else b""})
 
     @staticmethod
     async def _drop(send: Send) -> None:

@@ -15,16 +15,30 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
+# typing_extensions' TypedDict: pydantic reads it on Python < 3.12 (the OpenAPI schema).
+from typing_extensions import NotRequired, TypedDict
+
 from .._contract import OPERATIONS, Operation, WireFields
 from .._errors import InvalidParameterError
 from ._faults import Fault, Faults
 from ._state import ServiceError, State
 
-__all__ = ["API_PREFIX", "Reply", "RequestRecord", "Server", "first_values"]
+__all__ = ["API_PREFIX", "ErrorBody", "Reply", "RequestRecord", "Server", "first_values"]
 
 API_PREFIX = "/api/v1"
 Headers = list[tuple[str, str]]
 Handler = Callable[[str, WireFields], Any]
+
+
+class ErrorBody(TypedDict):
+    """The body of every error answer: a code, a message for people, and the field at fault."""
+
+    error: str
+    """A short code: 'invalid_parameter', 'not_found', 'insufficient_funds', ..."""
+    message: str
+    """What went wrong, for people."""
+    parameter: NotRequired[str]
+    """The wire field at fault, for 'invalid_parameter'."""
 
 
 class Reply(NamedTuple):
@@ -51,7 +65,8 @@ def _json_reply(status: int, payload: object, extra: Iterable[tuple[str, str]] =
 
 
 def _error(status: int, error: str, message: str, extra: Iterable[tuple[str, str]] = ()) -> Reply:
-    return _json_reply(status, {"error": error, "message": message}, extra)
+    body: ErrorBody = {"error": error, "message": message}
+    return _json_reply(status, body, extra)
 
 
 _PROXY_PAGE = (
@@ -210,14 +225,12 @@ class Server:
         try:
             fields = op.fields_from_wire(values)
         except InvalidParameterError as exc:
-            return _json_reply(
-                400,
-                {
-                    "error": "invalid_parameter",
-                    "parameter": exc.parameter,
-                    "message": f"{exc.parameter}: {exc.problem}",
-                },
-            )
+            refusal: ErrorBody = {
+                "error": "invalid_parameter",
+                "message": f"{exc.parameter}: {exc.problem}",
+                "parameter": exc.parameter,
+            }
+            return _json_reply(400, refusal)
         try:
             result = self._handlers[op.name](token, fields)
         except ServiceError as exc:
