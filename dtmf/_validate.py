@@ -90,6 +90,7 @@ def check_webhook_url(value: object, parameter: str = "destination") -> str:
         )
     try:
         parts = urlsplit(value)
+        parts.port  # noqa: B018  (a port that is not a number, 'http://host:abc/', raises here)
     except ValueError as exc:
         raise InvalidParameterError(parameter, f"{_describe(value)} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -100,6 +101,12 @@ def check_webhook_url(value: object, parameter: str = "destination") -> str:
         )
     if any(ch.isspace() for ch in value):
         raise InvalidParameterError(parameter, f"{_describe(value)} contains white space")
+    # urlsplit drops leading control characters ('\x01http://...' has the http scheme),
+    # and no HTTP client sends a URL holding one.
+    if not value.isprintable():
+        raise InvalidParameterError(
+            parameter, f"{_describe(value)} contains a control or invisible character"
+        )
     return value
 
 

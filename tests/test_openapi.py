@@ -191,6 +191,8 @@ def test_sms_action_bodies() -> None:
         {"action": "forward", "destination": "https://example.org/hook"},
         {"action": "webhook", "destination": "+447700900123"},
         {"action": None, "destination": "+447700900123"},
+        {"action": "webhook", "destination": "https://example.org/\x01hook"},
+        {"action": "webhook", "destination": "ftp://example.org/hook"},
         {"action": "email", "destination": "a@b.c"},
         {"destination": None},
     ):

@@ -254,6 +254,10 @@ def _field_schemas() -> dict[str, Any]:
     }
 
 
+# A character a webhook URL may hold: no white space, no control character.
+_URL_CHAR = r"[^\s\x00-\x1f\x7f]"
+
+
 def _destinations() -> dict[str | None, dict[str, Any]]:
     """What `destination` each SMS action takes (the rule of `_validate.check_sms_action`)."""
     return {
@@ -261,7 +265,7 @@ def _destinations() -> dict[str | None, dict[str, Any]]:
         "webhook": {
             "type": "string",
             "format": WEBHOOK_URL_FORMAT,
-            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$",
+            "pattern": rf"^[Hh][Tt][Tt][Pp][Ss]?://{_URL_CHAR[:-1]}/?#]+([/?#]{_URL_CHAR}*)?$",
             "description": "POST inbound SMS to this absolute http(s) URL (with a host).",
         },
         None: {"type": "null", "description": "No destination: messages are only stored."},
