@@ -29,7 +29,13 @@ from .._contract import OPERATIONS, Operation, Retry
 from .._core import ClientOptions, build_request, status_error
 from .._errors import ConfigurationError
 from .._timestamps import parse_timestamp
-from ..testing._openapi import CORROBORATED, documented_fields, result_model, wire_fields
+from ..testing._openapi import (
+    CORROBORATED,
+    documented_fields,
+    model_in,
+    result_model,
+    wire_fields,
+)
 from ._app import (
     DEFAULT_API_URL,
     EXIT_API,
@@ -177,17 +183,6 @@ def check_installation() -> Installation:
 # The contract ---------------------------------------------------------------------------
 
 
-def _models_in(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds (itself, or as list items), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in get_args(annotation):
-        found = _models_in(argument)
-        if found is not None:
-            return found
-    return None
-
-
 def _mentions(annotation: Any, kind: type) -> bool:
     if annotation is kind:
         return True
@@ -263,7 +258,7 @@ def inspect_body(model: type[BaseModel], value: Any, path: str, findings: Findin
         if key not in fields:
             continue
         item = fields[key]
-        nested = _models_in(info.annotation)
+        nested = model_in(info.annotation)
         if nested is not None:
             items: list[Any] = item if isinstance(item, list) else [item]  # pyright: ignore[reportUnknownVariableType]
             suffix = "[]." if isinstance(item, list) else "."
@@ -512,8 +507,7 @@ def diagnose(contract: bool) -> Report:
         report.exit_code = EXIT_USAGE
         return report
     try:
-        with settings().client() as client:  # the command line's own checks of token and URL
-            del client
+        settings().client().close()  # the command line's own checks of the token and URL
         options = ClientOptions.create(
             token, settings().api_base_url(), TIMEOUT, TIMEOUT, 0, settings().allow_http
         )
@@ -522,7 +516,9 @@ def diagnose(contract: bool) -> Report:
         report.exit_code = EXIT_USAGE
         return report
     configuration.base_url = options.base_url
-    with httpx.Client(timeout=options.timeout, follow_redirects=False) as http:
+    # As the SDK's client: no proxy from the environment for plain http (to this machine).
+    trust_env = not options.base_url.startswith("http://")
+    with httpx.Client(timeout=options.timeout, follow_redirects=False, trust_env=trust_env) as http:
         doctor = Doctor(options, http)
         sent = datetime.now(timezone.utc)
         try:

@@ -34,6 +34,7 @@ __all__ = [
     "ERRORS",
     "LIVE_BASE_URL",
     "documented_fields",
+    "model_in",
     "openapi",
     "openapi_json",
     "result_model",
@@ -113,6 +114,17 @@ def _data_class(model: type[BaseModel]) -> type[BaseModel]:
         if klass.__name__ == f"Base{model.__name__}" and issubclass(klass, BaseModel):
             return klass
     return model
+
+
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (itself, or as list items, or optional), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def wire_fields(model: type[BaseModel]) -> frozenset[str]:
@@ -205,15 +217,12 @@ def _models(
     responses = {key[0]: value for key, value in by_key.items() if key[0] != "#error"}
     _tidy(schemas, renames)
     _tidy(responses, renames)
-    known = {model.__name__: model for model, _ in results.values()}
-    for node in _walk(schemas):  # nested models (Message, Call) by their schema title
-        title = node.get("title")
-        if isinstance(title, str) and title not in known and "properties" in node:
-            from .. import _models  # pyright: ignore[reportPrivateUsage]
-
-            found = getattr(_models, title, None)
-            if isinstance(found, type) and issubclass(found, BaseModel):
-                known[title] = found
+    known: dict[str, type[BaseModel]] = {}
+    todo = [model for model, _ in results.values()]
+    while todo:  # the results' models and the ones they hold (Message, Call)
+        model = todo.pop()
+        if known.setdefault(model.__name__, model) is model:
+            todo += [m for f in model.model_fields.values() if (m := model_in(f.annotation))]
     _annotate_dialects(schemas, {n: m for n, m in known.items() if n in schemas})
     return responses, schemas
 
