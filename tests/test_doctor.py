@@ -133,6 +133,10 @@ def test_no_token(base_url: str) -> None:
     assert result.returncode == 2
     assert report["configuration"]["token"] == "not set"
     assert report["installation"]["owners"] == ["dtmf-io"]  # still checked
+    # Reachability too, without a token: the account's 401 is an answer.
+    assert report["configuration"]["reachable"] is True
+    assert report["configuration"]["status"] == 401
+    assert "dtmf doctor: no API token: pass --token or set DTMF_TOKEN" in result.stderr
 
 
 def test_an_unreachable_base_url() -> None:

@@ -26,7 +26,7 @@ import httpx
 from pydantic import BaseModel
 
 from .._contract import OPERATIONS, Operation, Retry
-from .._core import ClientOptions, build_request, status_error
+from .._core import ClientOptions, build_request, check_base_url, status_error
 from .._errors import ConfigurationError
 from .._timestamps import parse_timestamp
 from ..testing._openapi import (
@@ -495,6 +495,41 @@ def _token_source() -> tuple[str | None, str]:
     return None, "not set"
 
 
+def _note_answer(
+    configuration: Configuration, response: httpx.Response, sent: datetime, received: datetime
+) -> None:
+    """The base URL answered: note the status and the clock skew."""
+    configuration.reachable = True
+    configuration.status = response.status_code
+    skew = configuration.clock_skew_seconds = _skew(response, sent, received)
+    if skew is not None and abs(skew) > SKEW_WARNING_SECONDS:
+        configuration.warnings.append(
+            f"this machine's clock is {abs(skew):.0f} s {'behind' if skew > 0 else 'ahead of'} "
+            "the service's: timestamps you compare with the service's (wait_for_message's "
+            "since=) are off by as much; sync the clock (NTP)"
+        )
+
+
+def _probe_without_token(configuration: Configuration) -> None:
+    """Whether the base URL answers at all (a 401 is an answer): nothing secret is sent."""
+    try:
+        base_url = check_base_url(configuration.base_url, allow_http=True)
+    except ConfigurationError as exc:
+        configuration.problems.append(str(exc))
+        return
+    account = OPS["account.get"]
+    trust_env = not base_url.startswith("http://")
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=trust_env) as http:
+        sent = datetime.now(timezone.utc)
+        try:
+            response = http.request(account.method, base_url + account.path)
+        except httpx.HTTPError as exc:
+            configuration.reachable = False
+            configuration.problems.append(f"the base URL did not answer: {type(exc).__name__}")
+            return
+    _note_answer(configuration, response, sent, datetime.now(timezone.utc))
+
+
 def diagnose(contract: bool) -> Report:
     """Run every check; network and API failures become findings, not exceptions."""
     installation = check_installation()
@@ -505,6 +540,7 @@ def diagnose(contract: bool) -> Report:
     if token is None:
         configuration.problems.append("no API token: pass --token or set DTMF_TOKEN")
         report.exit_code = EXIT_USAGE
+        _probe_without_token(configuration)
         return report
     try:
         settings().client().close()  # the command line's own checks of the token and URL
@@ -528,19 +564,9 @@ def diagnose(contract: bool) -> Report:
             configuration.problems.append(f"the base URL did not answer: {exc}")
             report.exit_code = EXIT_NETWORK
             return report
-        received = datetime.now(timezone.utc)
-        configuration.reachable = True
         first, response = account
-        configuration.status = first.status
         if response is not None:
-            configuration.clock_skew_seconds = _skew(response, sent, received)
-        skew = configuration.clock_skew_seconds
-        if skew is not None and abs(skew) > SKEW_WARNING_SECONDS:
-            configuration.warnings.append(
-                f"this machine's clock is {abs(skew):.0f} s {'behind' if skew > 0 else 'ahead of'} "
-                "the service's: timestamps you compare with the service's (wait_for_message's "
-                "since=) are off by as much; sync the clock (NTP)"
-            )
+            _note_answer(configuration, response, sent, datetime.now(timezone.utc))
         if first.status == 401:
             configuration.problems.append(
                 "the API token was refused (HTTP 401): check --token or DTMF_TOKEN"
