@@ -92,19 +92,15 @@ TIMESTAMP_NOTE = (
 def result_model(op: Operation[Any, Any, Any]) -> tuple[type[BaseModel], bool] | None:
     """The model a successful answer of `op` holds, and whether it comes as a JSON array.
 
-    None when the answer has no content. Read from the row's sync parser (a
-    `TypeAdapter`'s `validate_json`): this is the one place that knows how a row
-    names its model.
+    None when the answer has no content. The one place that reads how a row names
+    its model.
     """
-    if not op.result.has_body:
+    model = op.result.model()
+    if model is None:
         return None
-    adapter: TypeAdapter[Any] = getattr(op.result.parse_sync, "__self__")  # noqa: B009
-    annotation: Any = getattr(adapter, "_type")  # noqa: B009
-    many = getattr(annotation, "__origin__", None) is list
-    model = get_args(annotation)[0] if many else annotation
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise TypeError(f"{op.name}: its result is not a model: {annotation!r}")
-    return model, many
+    if not issubclass(model, BaseModel):
+        raise TypeError(f"{op.name}: its result is not a model: {model!r}")
+    return model, op.result.is_list
 
 
 def _data_class(model: type[BaseModel]) -> type[BaseModel]:
