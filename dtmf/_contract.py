@@ -202,6 +202,8 @@ class Operation(Generic[P, S, A]):
     """What to check after a failure that may have happened, with wire fields as {name}."""
     gone_means_done: bool = False
     """After an ambiguous failure, a 404 on the retry means the first attempt worked."""
+    corroborated_by: str | None = None
+    """The independent source that shows this method and path; None: this project's choice."""
     actions: tuple[Action, ...] = ()
     """The model methods that call this operation."""
     wire_to_parameter: Mapping[str, str] = field(default_factory=dict[str, str])
@@ -278,6 +280,7 @@ def operation(
     subject: str | None = None,
     if_unsure: str = "It is safe to try again.",
     gone_means_done: bool = False,
+    corroborated_by: str | None = None,
     actions: tuple[Action, ...] = (),
 ) -> Callable[[Callable[P, WireFields]], Operation[P, S, A]]:
     """Declare an operation from its signature function."""
@@ -302,6 +305,7 @@ def operation(
             subject=subject,
             if_unsure=if_unsure,
             gone_means_done=gone_means_done,
+            corroborated_by=corroborated_by,
             actions=actions,
             wire_to_parameter=dict(zip(wire_names, parameters, strict=True)),
             optional=frozenset(
@@ -314,7 +318,19 @@ def operation(
     return declare
 
 
-@operation("account.get", "GET", "/account", result=one(Account, Account), retry=Retry.READ)
+# The sources that corroborate a method and path (see the README's wire contract section).
+THIRD_PARTY = "a public third-party shell client of the live API"
+PAGE_AND_THIRD_PARTY = "the live service's API page and a public third-party shell client"
+
+
+@operation(
+    "account.get",
+    "GET",
+    "/account",
+    result=one(Account, Account),
+    retry=Retry.READ,
+    corroborated_by=THIRD_PARTY,
+)
 def get_account() -> WireFields:
     """Get your account: its balance in satoshis.
 
@@ -366,6 +382,7 @@ def create_address() -> WireFields:
     query=("type",),
     subject="type",
     example='"mobile"',
+    corroborated_by=THIRD_PARTY,
 )
 def list_groups(group_type: GroupType) -> WireFields:
     """List the phone number groups of a type, 'mobile' or 'local', with their costs.
@@ -380,7 +397,14 @@ def list_groups(group_type: GroupType) -> WireFields:
     return {"type": check_group_type(group_type)}
 
 
-@operation("numbers.list", "GET", "/numbers", result=many(Number, AsyncNumber), retry=Retry.READ)
+@operation(
+    "numbers.list",
+    "GET",
+    "/numbers",
+    result=many(Number, AsyncNumber),
+    retry=Retry.READ,
+    corroborated_by=THIRD_PARTY,
+)
 def list_numbers() -> WireFields:
     """List the numbers your account rents, with their messages.
 
@@ -403,6 +427,7 @@ def list_numbers() -> WireFields:
     actions=(
         Action("Number", "refresh", "e164", "Fetch this number again: its settings and messages."),
     ),
+    corroborated_by=PAGE_AND_THIRD_PARTY,
 )
 def get_number(e164: str) -> WireFields:
     """Get one number your account rents, with its messages.
@@ -434,6 +459,7 @@ def get_number(e164: str) -> WireFields:
     actions=(
         Action("Group", "rent", "id", "Rent a number from this group (debits `setup_cost`)."),
     ),
+    corroborated_by=THIRD_PARTY,
 )
 def rent_number(group_id: str) -> WireFields:
     """Rent a number from a group (debits the group's setup cost, in satoshis).
@@ -471,6 +497,7 @@ def rent_number(group_id: str) -> WireFields:
             "End this rental: billing stops and the number is released.",
         ),
     ),
+    corroborated_by=THIRD_PARTY,
 )
 def end_rental(e164: str) -> WireFields:
     """End the rental of a number: billing stops and the number is released.
@@ -548,6 +575,7 @@ def set_sms_action(
             renames={"to_e164": "to"},
         ),
     ),
+    corroborated_by=PAGE_AND_THIRD_PARTY,
 )
 def send_message(from_e164: str, to_e164: str, content: str) -> WireFields:
     """Send an SMS from a number you rent (at most 160 characters once rendered to ASCII).

@@ -50,16 +50,10 @@ SMS_CONTENT_FORMAT = "dtmf-sms-content"
 WEBHOOK_URL_FORMAT = "dtmf-webhook-url"
 
 CORROBORATED: Mapping[str, str] = {
-    "account.get": "a public third-party shell client of the live API",
-    "groups.list": "a public third-party shell client of the live API",
-    "numbers.list": "a public third-party shell client of the live API",
-    "numbers.rent": "a public third-party shell client of the live API",
-    "numbers.get": "the live service's API page and a public third-party shell client",
-    "numbers.end_rental": "a public third-party shell client of the live API",
-    "messages.send": "the live service's API page and a public third-party shell client",
+    op.name: op.corroborated_by for op in OPERATIONS if op.corroborated_by is not None
 }
 """The operations whose method and path a source independent of this project shows
-(see README, "The wire contract"); every other one is this project's choice."""
+(the rows' `corroborated_by`); every other one is this project's choice."""
 
 _COMMON_ERRORS = {401: "The token is missing or not valid."}
 _FIELD_ERRORS = {400: "A field is missing or not valid (`parameter` names it)."}
