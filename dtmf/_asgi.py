@@ -16,8 +16,10 @@ Receive: TypeAlias = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send: TypeAlias = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-async def lifespan(receive: Receive, send: Send) -> None:
-    """Answer a "lifespan" scope's events until shutdown.
+async def lifespan(
+    receive: Receive, send: Send, on_shutdown: Callable[[], Awaitable[object]] | None = None
+) -> None:
+    """Answer a "lifespan" scope's events until shutdown, awaiting `on_shutdown` then.
 
     There is nothing to set up; answering keeps servers from warning about a
     missing lifespan.
@@ -27,6 +29,8 @@ async def lifespan(receive: Receive, send: Send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -21,7 +21,8 @@ serve it with any ASGI or WSGI server::
     # and, once: number.set_sms_action("webhook", f"https://example.org/hook/{secret}")
 
 The request handling is written once, without I/O; the ASGI and WSGI adapters
-only read the body, call the handler and send the answer.
+only read the body, call the handler and the repeat-protection store (`dedupe`),
+and send the answer.
 """
 
 from __future__ import annotations
@@ -29,9 +30,7 @@ from __future__ import annotations
 import hmac
 import inspect
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -45,11 +44,24 @@ from ._asgi import Receive as Receive
 from ._asgi import Scope as Scope
 from ._asgi import Send as Send
 from ._asgi import lifespan
+from ._dedupe import AsyncDedupeStore, DedupeStore, MemoryDedupe, RedisDedupe
+from ._dedupe import async_store as _async_store
+from ._dedupe import sync_store as _sync_store
 from ._errors import InvalidParameterError, WebhookError
 from ._models import InboundSMS
 from ._validate import MAX_SMS_LENGTH, render_reply, render_sms
 
-__all__ = ["WebhookError", "asgi_app", "parse", "reply_text", "wsgi_app"]
+__all__ = [
+    "AsyncDedupeStore",
+    "DedupeStore",
+    "MemoryDedupe",
+    "RedisDedupe",
+    "WebhookError",
+    "asgi_app",
+    "parse",
+    "reply_text",
+    "wsgi_app",
+]
 
 logger: logging.Logger = logging.getLogger("dtmf.webhooks")
 
@@ -146,9 +158,33 @@ class _Sleep:
     seconds: float
 
 
-# What `exchange` asks its driver for: the body, a sleep, or the handler's outcome
-# for an SMS (its return value, or the exception it raised).
-_Step: TypeAlias = _ReadBody | _Sleep | InboundSMS
+@dataclass(frozen=True)
+class _Claim:
+    """Step: the store's claim on `key` (True, False or the recorded reply)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class _Record:
+    """Step: record `reply` for `key` in the store."""
+
+    key: str
+    reply: str
+
+
+@dataclass(frozen=True)
+class _Release:
+    """Step: release the claim on `key`."""
+
+    key: str
+
+
+_StoreStep: TypeAlias = _Claim | _Record | _Release
+# What `exchange` asks its driver for: the body, a sleep, a store call (its
+# result, or the exception it raised) or the handler's outcome for an SMS (its
+# return value, or the exception it raised).
+_Step: TypeAlias = _ReadBody | _Sleep | _StoreStep | InboundSMS
 
 
 def _text(status: int, text: str, *headers: tuple[str, str]) -> _Answer:
@@ -164,75 +200,40 @@ def _text(status: int, text: str, *headers: tuple[str, str]) -> _Answer:
     )
 
 
+def _reply_answer(reply: str) -> _Answer:
+    return _text(200, reply) if reply else _NO_REPLY
+
+
 _NO_REPLY: Final = _Answer(204, (), b"")
 # Deliberately the same as any unknown path: a wrong secret does not reveal the hook.
 _NOT_FOUND: Final = _text(404, "Not Found")
 _NOT_ALLOWED: Final = _text(405, "Method Not Allowed", ("allow", "POST"))
 _FAILED: Final = _text(500, "Internal Server Error")
+# 503s send no reply; a service that retries later gets the recorded answer.
+_STILL_HANDLED: Final = _text(503, "An earlier delivery of this message is still being handled")
+_STORE_DOWN: Final = _text(503, "Repeat protection is unavailable; deliver again later")
 
 # A second delivery of a message still being handled waits for the first answer,
 # polling every _BUSY_POLL seconds, for at most _BUSY_LIMIT seconds.
 _BUSY_POLL = 0.05
 _BUSY_LIMIT = 30.0
-_BUSY: Final = object()
-
-_Key: TypeAlias = tuple[str, int]
-
-
-class _Replies:
-    """The answers to the last `size` messages, by (number, message id): an LRU.
-
-    A key being handled is "pending" so that a concurrent repeat waits rather than
-    calling the handler twice. Locked: WSGI servers call from many threads.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._done: OrderedDict[_Key, _Answer] = OrderedDict()
-        self._pending: set[_Key] = set()
-        self._lock = threading.Lock()
-
-    def claim(self, key: _Key) -> _Answer | object | None:
-        """The cached answer, `_BUSY`, or None: the caller now handles `key`."""
-        with self._lock:
-            if key in self._done:
-                self._done.move_to_end(key)
-                return self._done[key]
-            if key in self._pending:
-                return _BUSY
-            if self._size:
-                self._pending.add(key)
-            return None
-
-    def store(self, key: _Key, answer: _Answer) -> None:
-        with self._lock:
-            self._pending.discard(key)
-            if self._size:
-                self._done[key] = answer
-                while len(self._done) > self._size:
-                    self._done.popitem(last=False)
-
-    def release(self, key: _Key) -> None:
-        """Forget a key whose handling failed, so that a retry runs the handler again."""
-        with self._lock:
-            self._pending.discard(key)
+# Recording a reply (or releasing a claim) is retried for up to _SETTLE_LIMIT
+# seconds while the store is unreachable (a Redis restart takes about a second).
+_SETTLE_LIMIT = 10.0
 
 
 class _Endpoint:
     """The webhook's request handling, shared by the ASGI and WSGI adapters."""
 
-    def __init__(self, secret: str | None, secret_param: str, max_body: int, dedupe: int) -> None:
+    def __init__(self, secret: str | None, secret_param: str, max_body: int) -> None:
         if secret is not None and not secret:
             raise InvalidParameterError("secret", "is empty; use None for no secret")
         if max_body < 1:
             raise InvalidParameterError("max_body", f"must be at least 1 byte, got {max_body!r}")
-        if dedupe < 0:
-            raise InvalidParameterError("dedupe", f"must be >= 0, got {dedupe!r}")
         self._secret = None if secret is None else secret.encode()
         self._secret_param = secret_param
         self._max_body = max_body
         self._too_large = _text(413, f"Request body over {max_body} bytes")
-        self._replies = _Replies(dedupe)
 
     def _authorised(self, path: str, query: str) -> bool:
         if self._secret is None:
@@ -274,39 +275,84 @@ class _Endpoint:
             sms = parse(body)
         except WebhookError as exc:
             return _text(400, str(exc))
-        key = (sms.e164, sms.id)
+        return (yield from self._once(sms))
+
+    def _once(self, sms: InboundSMS) -> Generator[_Step, object, _Answer]:
+        """The answer to `sms`, calling the handler only if no other delivery did."""
+        key = f"{sms.e164}:{sms.id}"
         waited = 0.0
-        while (claim := self._replies.claim(key)) is _BUSY:
+        while (claim := (yield _Claim(key))) is False:
             if waited >= _BUSY_LIMIT:
-                return _text(503, "An earlier delivery of this message is still being handled")
+                logger.warning(
+                    "message %s: an earlier delivery was still being handled after %g s; "
+                    "answered 503, no reply sent and the handler not called",
+                    sms.id,
+                    _BUSY_LIMIT,
+                )
+                return _STILL_HANDLED
             yield _Sleep(_BUSY_POLL)
             waited += _BUSY_POLL
-        if isinstance(claim, _Answer):
+        if isinstance(claim, str):
             logger.info("repeated delivery of message %s: answered as before", sms.id)
-            return claim
-        answer = None
-        try:
-            answer = self._answer(sms, (yield sms))
-        finally:
-            # Also runs when the driver abandons the exchange (a cancelled request).
-            if answer is None:
-                self._replies.release(key)
-            else:
-                self._replies.store(key, answer)
-        return answer or _FAILED
+            return _reply_answer(claim)
+        if claim is not True:
+            if not isinstance(claim, BaseException):
+                claim = TypeError(f"claim() returned a {type(claim).__name__}, not bool/str")
+            logger.error(
+                "message %s: repeat protection is unavailable (%s: %s); answered 503 so that "
+                "the service may deliver it again, handler not called",
+                sms.id,
+                type(claim).__name__,
+                claim,
+            )
+            return _STORE_DOWN
+        reply = self._reply(sms, (yield sms))
+        if reply is None:
+            yield from self._settle(_Release(key), sms.id)
+            return _FAILED
+        yield from self._settle(_Record(key, reply), sms.id)
+        return _reply_answer(reply)
 
-    def _answer(self, sms: InboundSMS, outcome: object) -> _Answer | None:
-        """The answer for the handler's outcome; None when the handler failed."""
+    def _settle(self, step: _Record | _Release, message_id: int) -> Generator[_Step, object, None]:
+        """Record or release, retried while the store fails, for up to _SETTLE_LIMIT seconds."""
+        waited, pause = 0.0, 0.05
+        while isinstance(error := (yield step), BaseException):
+            if waited >= _SETTLE_LIMIT:
+                if isinstance(step, _Record):
+                    logger.error(
+                        "message %s: its reply could not be recorded (%s: %s); sent anyway. "
+                        "A repeat waits for its claim to expire, then runs the handler again",
+                        message_id,
+                        type(error).__name__,
+                        error,
+                    )
+                else:
+                    logger.error(
+                        "message %s: its claim could not be released (%s: %s); a repeat "
+                        "runs the handler once the claim expires",
+                        message_id,
+                        type(error).__name__,
+                        error,
+                    )
+                return
+            yield _Sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 1.0)
+
+    def _reply(self, sms: InboundSMS, outcome: object) -> str | None:
+        """The reply ("" for none) for the handler's outcome; None when the handler failed."""
         if inspect.iscoroutine(outcome):
             outcome.close()  # never awaited: close it so Python does not warn
             outcome = TypeError("the handler returned a coroutine; use asgi_app for async code")
         elif not (outcome is None or isinstance(outcome, (str, BaseException))):
             outcome = TypeError(f"the handler returned a {type(outcome).__name__}, not str/None")
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, Exception):
             logger.error("webhook handler failed for message %s", sms.id, exc_info=outcome)
             return None
-        reply = reply_text(outcome) if outcome else ""
-        return _text(200, reply) if reply else _NO_REPLY
+        if isinstance(outcome, BaseException):
+            logger.warning("handling of message %s was cancelled; its claim is released", sms.id)
+            return None
+        return reply_text(outcome) if outcome else ""
 
 
 # The adapters: I/O only.
@@ -318,7 +364,7 @@ def asgi_app(
     secret: str | None = None,
     secret_param: str = "secret",
     max_body: int = 64 * 1024,
-    dedupe: int = 1024,
+    dedupe: int | AsyncDedupeStore = 1024,
 ) -> ASGIApp:
     """An ASGI application that answers the service's webhook POSTs with `handler`.
 
@@ -329,11 +375,19 @@ def asgi_app(
     handler raises.
 
     With `secret`, only requests whose URL ends with ``/<secret>`` or carries
-    ``?<secret_param>=<secret>`` are handled; others get 404. A repeated delivery
-    of one of the last `dedupe` messages gets the first answer again without
-    calling the handler (0 turns that off). ASGI lifespan events are accepted.
+    ``?<secret_param>=<secret>`` are handled; others get 404.
+
+    `dedupe` protects against repeated deliveries: a number keeps the answers to
+    the last `dedupe` messages in this process (`MemoryDedupe`; 0 turns it off),
+    a store (an `AsyncDedupeStore` such as `RedisDedupe`) shares them between
+    workers. A repeat gets the first answer again without calling the handler;
+    a repeat of a message still being handled waits for its answer, up to 30 s,
+    then gets 503 (no reply). When the store fails, the answer is 503 and the
+    handler is not called. ASGI lifespan events are accepted; at shutdown the
+    store's ``aclose()`` is awaited, if it has one.
     """
-    endpoint = _Endpoint(secret, secret_param, max_body, dedupe)
+    endpoint = _Endpoint(secret, secret_param, max_body)
+    store = _async_store(dedupe)
     # A coroutine function, or an object whose __call__ is one.
     is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
         type(handler).__call__
@@ -351,9 +405,28 @@ def asgi_app(
         except Exception as exc:
             return exc
 
+    async def perform(step: _Step) -> object:
+        if isinstance(step, _ReadBody):
+            raise AssertionError("the body is read first")  # pragma: no cover
+        if isinstance(step, _Sleep):
+            await anyio.sleep(step.seconds)
+            return None
+        if isinstance(step, InboundSMS):
+            return await call(step)
+        try:
+            if isinstance(step, _Claim):
+                return await store.aclaim(step.key)
+            if isinstance(step, _Record):
+                await store.arecord(step.key, step.reply)
+            else:
+                await store.arelease(step.key)
+            return None
+        except Exception as exc:
+            return exc
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await lifespan(receive, send)
+            await lifespan(receive, send, on_shutdown=getattr(store, "aclose", None))
             return
         if scope["type"] != "http":
             return
@@ -363,17 +436,18 @@ def asgi_app(
         steps = endpoint.exchange(
             scope["method"], scope["path"], query.decode("latin-1"), length, chunked=True
         )
-        outcome: object = None
         try:
+            step = next(steps)
+            if isinstance(step, _ReadBody):
+                step = steps.send(await _read_asgi(receive, step.limit))
             while True:
+                try:
+                    outcome = await perform(step)
+                except BaseException as exc:
+                    if isinstance(step, InboundSMS):  # cancelled: still release the claim
+                        await _abandon(steps, exc, perform)
+                    raise
                 step = steps.send(outcome)
-                if isinstance(step, _ReadBody):
-                    outcome = await _read_asgi(receive, step.limit)
-                elif isinstance(step, _Sleep):
-                    await anyio.sleep(step.seconds)
-                    outcome = None
-                else:
-                    outcome = await call(step)
         except StopIteration as done:
             answer: _Answer = done.value
         finally:
@@ -388,6 +462,21 @@ def asgi_app(
         await send({"type": "http.response.body", "body": answer.body})
 
     return app
+
+
+async def _abandon(
+    steps: Generator[_Step, object, _Answer],
+    exc: BaseException,
+    perform: Callable[[_Step], Awaitable[object]],
+) -> None:
+    """Finish an exchange whose handler was cancelled: shielded, and within _SETTLE_LIMIT."""
+    with anyio.CancelScope(shield=True, deadline=anyio.current_time() + _SETTLE_LIMIT):
+        outcome: object = exc
+        try:
+            while True:
+                outcome = await perform(steps.send(outcome))
+        except StopIteration:
+            pass
 
 
 async def _read_asgi(receive: Receive, limit: int) -> bytes:
@@ -411,14 +500,35 @@ def wsgi_app(
     secret: str | None = None,
     secret_param: str = "secret",
     max_body: int = 64 * 1024,
-    dedupe: int = 1024,
+    dedupe: int | DedupeStore = 1024,
 ) -> WSGIApp:
     """A WSGI application that answers the service's webhook POSTs with `handler`.
 
     The same answers and options as `asgi_app`; `handler` is a plain function
-    (it may be called from several threads at once).
+    (it may be called from several threads at once) and a `dedupe` store is a
+    `DedupeStore` (`RedisDedupe` is both).
     """
-    endpoint = _Endpoint(secret, secret_param, max_body, dedupe)
+    endpoint = _Endpoint(secret, secret_param, max_body)
+    store = _sync_store(dedupe)
+
+    def perform(step: _Step) -> object:
+        try:
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                return None
+            if isinstance(step, InboundSMS):
+                return handler(step)
+            if isinstance(step, _Claim):
+                return store.claim(step.key)
+            if isinstance(step, _Record):
+                store.record(step.key, step.reply)
+            elif isinstance(step, _Release):
+                store.release(step.key)
+            else:
+                raise AssertionError("the body is read first")  # pragma: no cover
+            return None
+        except Exception as exc:
+            return exc
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # PEP 3333 passes the path as latin-1 text of the raw bytes.
@@ -430,20 +540,23 @@ def wsgi_app(
             environ.get("CONTENT_LENGTH") or None,
             chunked=bool(environ.get("wsgi.input_terminated")),
         )
-        outcome: object = None
         try:
+            step = next(steps)
+            if isinstance(step, _ReadBody):
+                step = steps.send(_read_wsgi(environ["wsgi.input"], step))
             while True:
-                step = steps.send(outcome)
-                if isinstance(step, _ReadBody):
-                    outcome = _read_wsgi(environ["wsgi.input"], step)
-                elif isinstance(step, _Sleep):
-                    time.sleep(step.seconds)
-                    outcome = None
-                else:
-                    try:
-                        outcome = handler(step)
-                    except Exception as exc:
+                try:
+                    outcome = perform(step)
+                except BaseException as exc:  # interrupted: still release the claim
+                    if isinstance(step, InboundSMS):
                         outcome = exc
+                        try:
+                            while True:
+                                outcome = perform(steps.send(outcome))
+                        except StopIteration:
+                            pass
+                    raise
+                step = steps.send(outcome)
         except StopIteration as done:
             answer: _Answer = done.value
         finally:

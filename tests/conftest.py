@@ -29,6 +29,7 @@ import dtmf
 from dtmf._contract import OPERATIONS, Operation
 from dtmf.testing import Emulator
 from tests.documented import DOC_GROUP, DOC_MESSAGE, DOC_NUMBER
+from tests.redis_server import RedisServer
 
 TOKEN = "secret-token-XYZ"
 BASE_URL = "http://localhost/api/v1"
@@ -237,3 +238,11 @@ def base_url(emu: Emulator) -> Iterator[str]:
     """The test module's own `emu` fixture served on a loopback port, control API on."""
     with emu.serve(control=True) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a loopback port for the whole run (skipped when not installed)."""
+    server = RedisServer.started(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -317,63 +316,6 @@ def test_dedupe_off(serve: Serve, http: httpx.Client) -> None:
     http.post(url, content=BODY)
     http.post(url, content=BODY)
     assert len(calls.received) == 2
-
-
-def _current_request() -> object:
-    """Which request the running code serves: its asyncio task (ASGI) or thread (WSGI)."""
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no event loop in this thread
-        return threading.get_ident()
-
-
-def test_concurrent_repeat_waits_for_the_first_answer(
-    serve: Serve, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The handler does not answer until both repeats have been told that the
-    # message is being handled (the busy path), however late their threads start.
-    waiting: set[object] = set()
-    both_waiting = threading.Event()
-    lock = threading.Lock()
-    claim = webhooks._Replies.claim
-
-    def spied_claim(replies: Any, key: Any) -> object:
-        outcome = claim(replies, key)
-        if outcome is webhooks._BUSY:
-            with lock:
-                waiting.add(_current_request())
-                if len(waiting) == 2:
-                    both_waiting.set()
-        return outcome
-
-    monkeypatch.setattr(webhooks._Replies, "claim", spied_claim)
-    calls: list[int] = []
-    handling = threading.Event()
-
-    def slow(sms: dtmf.InboundSMS) -> str:
-        calls.append(sms.id)
-        handling.set()
-        both_waiting.wait(10)
-        return "once"
-
-    url = serve(slow)
-    answers: list[str] = []
-
-    def post() -> None:
-        with httpx.Client(timeout=20) as client:
-            answers.append(client.post(url, content=BODY).text)
-
-    first = threading.Thread(target=post)
-    first.start()
-    assert handling.wait(10)
-    repeats = [threading.Thread(target=post) for _ in range(2)]
-    for thread in repeats:
-        thread.start()
-    for thread in [first, *repeats]:
-        thread.join(20)
-    assert both_waiting.is_set()
-    assert answers == ["once"] * 3
-    assert calls == [1234]
 
 
 def test_long_non_ascii_reply_is_rendered_cut_and_logged(
