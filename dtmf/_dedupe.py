@@ -14,6 +14,7 @@ sync and async methods only run the commands.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import uuid
 import weakref
@@ -154,6 +155,10 @@ _RELEASE: Final = (
 # seconds (then 503), and one immediate retry reconnects after Redis restarted.
 _TIMEOUT: Final = 2.0
 
+# At most this many claims with lost answers are remembered, and released per call.
+_MAX_ORPHANS: Final = 10_000
+_ORPHANS_AT_ONCE: Final = 20
+
 _Command: TypeAlias = tuple[str | int, ...]
 
 
@@ -267,8 +272,10 @@ class RedisDedupe:
         # A URL's asyncio clients, one per event loop: a connection belongs to its loop.
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncClient]
         self._async_clients = weakref.WeakKeyDictionary()
-        # The token of each claim this process holds, so that release deletes only its own.
+        # The token of each claim this process holds, so that release deletes only its own;
+        # and the claims (key name, token) that may have been taken with their answer lost.
         self._held: dict[str, str] = {}
+        self._orphans: dict[tuple[str, str], None] = {}  # an ordered set
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # no URL: it may carry a password
@@ -279,21 +286,35 @@ class RedisDedupe:
         """False when made from a ``redis.asyncio.Redis``: then only `asgi_app` can use it."""
         return self._sync is not None
 
-    # The logic, as Redis commands.
+    # The logic, as Redis commands. A command that fails is thrown back into its generator.
 
     def _claim(self, key: str) -> Generator[_Command, object, bool | str]:
         name = self._prefix + key
         token = _CLAIMED + uuid.uuid4().hex
-        for _ in range(3):
-            if (yield ("SET", name, token, "NX", "PX", self._claim_ms)) is not None:
-                with self._lock:
-                    self._held[key] = token
-                return True
-            state = _state((yield ("GET", name)))
-            if state is not None:
-                return state
-            # The key went (released or expired) between SET and GET: claim again.
-        return False  # still changing hands: the receiver polls again
+        try:
+            for _ in range(3):
+                if (yield ("SET", name, token, "NX", "PX", self._claim_ms)) is not None:
+                    break
+                value = yield ("GET", name)
+                if value in (token, token.encode()):
+                    break  # our SET was applied but its answer lost (redis-py sent it again)
+                state = _state(value)
+                if state is not None:
+                    return state
+                # The key went (released or expired) between SET and GET: claim again.
+            else:
+                return False  # still changing hands: the receiver polls again
+        except BaseException:
+            # Redis may have applied the SET and lost its answer: this claim would then
+            # block the message until it expires. Release it once Redis answers again.
+            with self._lock:
+                self._orphans[name, token] = None
+                if len(self._orphans) > _MAX_ORPHANS:  # a long outage: the oldest expire anyway
+                    del self._orphans[next(iter(self._orphans))]
+            raise
+        with self._lock:
+            self._held[key] = token
+        return True
 
     def _record(self, key: str, reply: str) -> Generator[_Command, object, None]:
         yield ("SET", self._prefix + key, _ANSWERED + reply, "PX", self._ttl_ms)
@@ -302,9 +323,21 @@ class RedisDedupe:
 
     def _release(self, key: str) -> Generator[_Command, object, None]:
         with self._lock:
-            token = self._held.pop(key, None)
+            token = self._held.get(key)
         if token is not None:
             yield ("EVAL", _RELEASE, 1, self._prefix + key, token)
+            with self._lock:
+                self._held.pop(key, None)
+
+    def _steps(self, steps: Generator[_Command, object, Any]) -> Generator[_Command, object, Any]:
+        """`steps`, after releasing the claims whose answers were lost."""
+        with self._lock:
+            orphans = list(itertools.islice(self._orphans, _ORPHANS_AT_ONCE))
+        for orphan in orphans:
+            yield ("EVAL", _RELEASE, 1, *orphan)  # if it fails, the orphan stays for next time
+            with self._lock:
+                self._orphans.pop(orphan, None)
+        return (yield from steps)
 
     # The sync methods (wsgi_app).
 
@@ -314,10 +347,16 @@ class RedisDedupe:
                 "this RedisDedupe was made from a redis.asyncio client: use it with asgi_app, "
                 "or give it a URL or a redis.Redis"
             )
-        reply: object = None
+        steps = self._steps(steps)
         try:
+            command = next(steps)
             while True:
-                reply = self._sync.execute_command(*steps.send(reply))
+                try:
+                    reply = self._sync.execute_command(*command)
+                except BaseException as exc:
+                    command = steps.throw(exc)
+                else:
+                    command = steps.send(reply)
         except StopIteration as done:
             return done.value
 
@@ -366,10 +405,16 @@ class RedisDedupe:
         client = self._async_client()
         if client is None:
             return await anyio.to_thread.run_sync(self._run, steps)
-        reply: object = None
+        steps = self._steps(steps)
         try:
+            command = next(steps)
             while True:
-                reply = await client.execute_command(*steps.send(reply))
+                try:
+                    reply = await client.execute_command(*command)
+                except BaseException as exc:
+                    command = steps.throw(exc)
+                else:
+                    command = steps.send(reply)
         except StopIteration as done:
             return done.value
 

@@ -206,6 +206,41 @@ def test_redis_release_leaves_another_deliverys_claim(redis_server: RedisServer)
     second.close()
 
 
+class LosesAnswers(redis.Redis):
+    """A client whose SET reaches Redis but whose answer is lost (Redis stopped meanwhile)."""
+
+    lose = True
+    resend = False  # instead: send it again, as redis-py's retry does
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        reply = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        if args[0] == "SET" and self.lose:
+            if self.resend:
+                return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            raise redis.ConnectionError("Connection closed by server.")
+        return reply
+
+
+def test_redis_a_claim_whose_answer_was_lost_is_released(redis_server: RedisServer) -> None:
+    # Left alone, the claim would hold the message for claim_ttl: every repeat would
+    # wait and get 503. The worker releases it as soon as Redis answers again.
+    prefix = f"test:{uuid.uuid4().hex}:"
+    client = LosesAnswers.from_url(redis_server.url)
+    worker = RedisDedupe(client, prefix=prefix)
+    other_worker = RedisDedupe(redis_server.url, prefix=prefix)
+    with pytest.raises(redis.ConnectionError):
+        worker.claim("+1:20")
+    assert other_worker.claim("+1:20") is False  # claimed, in Redis
+    client.lose = False
+    assert worker.claim("+1:21") is True  # any call releases it first
+    assert other_worker.claim("+1:20") is True
+    client.lose = client.resend = True
+    assert worker.claim("+1:22") is True  # its own claim, sent twice: still its own
+    assert other_worker.claim("+1:22") is False
+    other_worker.close()
+    client.close()
+
+
 def test_redis_down_raises_quickly() -> None:
     store = RedisDedupe(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
