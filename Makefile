@@ -15,6 +15,7 @@ help:
 	@echo "make generate  rewrite dtmf/_resources.py from the wire contract (dtmf/_contract.py)"
 	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
 	@echo "make bench   the performance benchmark (figures, not pass/fail)"
+	@echo "make bench-webhooks  webhook deliveries/s under 4 uvicorn workers, in-memory vs Redis"
 	@echo "make faults  the fault-injection matrix as a table"
 	@echo "make fuzz    schemathesis against the reference server, long (make test runs it short)"
 	@echo "make test-matrix  the tests on the oldest (3.10) and newest (3.13) dependencies"
@@ -57,9 +58,16 @@ record: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# The benchmark once, with a few iterations and no targets, so that it never rots.
+# Deliveries per second to a webhook receiver under 4 uvicorn workers, with and
+# without RedisDedupe (needs redis-server: .ci/run installs it).
+.PHONY: bench-webhooks
+bench-webhooks: $(STAMP)
+	$(BIN)/python -m bench.webhooks
+
+# The benchmarks once, with a few iterations and no targets, so that they never rot.
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench --smoke
+	$(BIN)/python -m bench.webhooks --smoke
 
 # Every operation x every fault x both clients x in-process and on a port, as a table.
 faults: $(STAMP)

@@ -200,7 +200,7 @@ class RedisDedupe:
 
     A claim is one ``SET key ?token NX PX claim_ttl``: atomic, so only one
     delivery across all workers runs the handler. A recorded reply is kept
-    `ttl` seconds (default one day: longer than the service retries); a claim
+    `ttl` seconds (default one day; keep it longer than deliveries are retried); a claim
     whose worker died expires after `claim_ttl` seconds (default 300: keep it
     above your handler's longest run, or a repeat may run the handler again).
     Every key starts with `prefix` and expires, so Redis does not fill up.
