@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -626,3 +628,21 @@ def test_a_cancelled_asgi_handler_releases_its_claim(
             await store.aclose()
 
     anyio.run(scenario)
+
+
+def test_the_readme_example_serves_on_redis(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, http: httpx.Client
+) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [block] = [
+        b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "RedisDedupe(" in b
+    ]
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    calls = Calls("from the README")
+    namespace: dict[str, Any] = {"on_sms": calls, "secret": "s3cr3t"}
+    exec(block, namespace)
+    with asgi_server(namespace["app"]) as url:
+        assert http.post(f"{url}/sms/s3cr3t", content=BODY).text == "from the README"
+        assert http.post(f"{url}/sms/s3cr3t", content=BODY).text == "from the README"
+    assert len(calls.received) == 1
+    namespace["dedupe"].close()
