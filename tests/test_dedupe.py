@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -432,6 +433,32 @@ def delivery(id: int) -> bytes:
     return json.dumps({**SMS, "id": id}).encode()
 
 
+class Stuck:
+    """A handler that starts, then answers only once the test sets `go_on`."""
+
+    def __init__(self, reply: str) -> None:
+        self.calls = Calls(reply)
+        self.handling = threading.Event()
+        self.go_on = threading.Event()
+
+    def __call__(self, sms: dtmf.InboundSMS) -> str | None:
+        self.handling.set()
+        self.go_on.wait(20)
+        return self.calls(sms)
+
+
+@contextmanager
+def posting(http: httpx.Client, url: str) -> Iterator[list[httpx.Response]]:
+    """POST BODY from another thread during the block; its response is in the list after it."""
+    response: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: response.append(http.post(url, content=BODY)))
+    thread.start()
+    try:
+        yield response
+    finally:
+        thread.join(30)
+
+
 def test_a_repeat_gets_the_first_answer(
     serve: Callable[..., tuple[str, Spy]], http: httpx.Client
 ) -> None:
@@ -512,30 +539,19 @@ def test_a_repeat_waits_only_so_long_then_503_and_a_log(
 ) -> None:
     monkeypatch.setattr(webhooks, "_BUSY_LIMIT", 0.2)
     caplog.set_level(logging.WARNING, logger="dtmf.webhooks")
-    handling = threading.Event()
-    release = threading.Event()
-    calls = Calls("late")
-
-    def stuck(sms: dtmf.InboundSMS) -> str | None:
-        handling.set()
-        release.wait(20)
-        return calls(sms)
-
+    stuck = Stuck("late")
     url, _ = serve(stuck)
-    first: list[httpx.Response] = []
-    thread = threading.Thread(target=lambda: first.append(http.post(url, content=BODY)))
-    thread.start()
-    try:
-        assert handling.wait(20)
-        repeat = http.post(url, content=BODY)
-    finally:
-        release.set()
-        thread.join(20)
+    with posting(http, url) as first:
+        try:
+            assert stuck.handling.wait(20)
+            repeat = http.post(url, content=BODY)
+        finally:
+            stuck.go_on.set()
     assert repeat.status_code == 503  # no reply sent; a later delivery gets the answer
     assert "still being handled after 0.2 s" in caplog.text
     assert first[0].text == "late"
     assert http.post(url, content=BODY).text == "late"
-    assert len(calls.received) == 1
+    assert len(stuck.calls.received) == 1
 
 
 @pytest.mark.parametrize("app_kind", ["asgi", "wsgi"])
@@ -564,29 +580,18 @@ def test_a_reply_is_recorded_once_redis_is_back(
     server = RedisServer.started(tmp_path)
     try:
         spy = Spy(RedisDedupe(server.url))
-        handling = threading.Event()
-        go_on = threading.Event()
-        calls = Calls("kept")
-
-        def handler(sms: dtmf.InboundSMS) -> str | None:
-            handling.set()
-            go_on.wait(20)
-            return calls(sms)
-
+        stuck = Stuck("kept")
         app = webhooks.asgi_app if app_kind == "asgi" else webhooks.wsgi_app
-        with (asgi_server if app_kind == "asgi" else wsgi_server)(app(handler, dedupe=spy)) as url:
-            first: list[httpx.Response] = []
-            thread = threading.Thread(target=lambda: first.append(http.post(url, content=BODY)))
-            thread.start()
-            assert handling.wait(20)
-            server.stop()
-            go_on.set()
-            assert spy.record_failed.wait(20)
-            server.start()
-            thread.join(30)
+        with (asgi_server if app_kind == "asgi" else wsgi_server)(app(stuck, dedupe=spy)) as url:
+            with posting(http, url) as first:
+                assert stuck.handling.wait(20)
+                server.stop()
+                stuck.go_on.set()
+                assert spy.record_failed.wait(20)
+                server.start()
             assert first[0].text == "kept"
             assert http.post(url, content=BODY).text == "kept"
-        assert len(calls.received) == 1
+        assert len(stuck.calls.received) == 1
         assert spy.record_failures >= 1
         assert isinstance(spy.inner, RedisDedupe)
         spy.inner.close()
