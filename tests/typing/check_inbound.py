@@ -82,6 +82,33 @@ def webhook_usage(body: bytes, headers: Iterable[tuple[str, str]]) -> None:
     webhooks.wsgi_app(on_sms_async)  # type: ignore[arg-type]
 
 
+class SqlStore:
+    """A user's own store for wsgi_app: a DedupeStore by its methods alone."""
+
+    def claim(self, key: str) -> bool | str:
+        return True
+
+    def record(self, key: str, reply: str) -> None:
+        pass
+
+    def release(self, key: str) -> None:
+        pass
+
+
+def dedupe_stores(url: str) -> None:
+    on_redis = webhooks.RedisDedupe(url, ttl=3600, claim_ttl=60, prefix="shop:sms:")
+    assert_type(webhooks.asgi_app(on_sms, dedupe=on_redis), webhooks.ASGIApp)
+    assert_type(webhooks.wsgi_app(on_sms, dedupe=on_redis), webhooks.WSGIApp)
+    in_memory = webhooks.MemoryDedupe(4096)
+    assert_type(webhooks.wsgi_app(on_sms, dedupe=in_memory), webhooks.WSGIApp)
+    assert_type(webhooks.asgi_app(on_sms, dedupe=in_memory), webhooks.ASGIApp)
+    store: webhooks.DedupeStore = SqlStore()
+    assert_type(store.claim("+1234:5"), bool | str)
+    assert_type(webhooks.wsgi_app(on_sms, dedupe=SqlStore()), webhooks.WSGIApp)
+    webhooks.asgi_app(on_sms, dedupe=SqlStore())  # type: ignore[arg-type]
+    webhooks.RedisDedupe(url, ttl="1d")  # type: ignore[arg-type]
+
+
 def binding(client: dtmf.Client, aclient: dtmf.AsyncClient, anumber: dtmf.AsyncNumber) -> None:
     assert_type(dtmf.Number(e164="+1234567890").bind(client), dtmf.Number)
     assert_type(dtmf.AsyncNumber(e164="+1234567890").bind(aclient), dtmf.AsyncNumber)
