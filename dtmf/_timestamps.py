@@ -21,18 +21,29 @@ _YEAR = re.compile(r"\d{4}")
 
 
 def as_utc(value: datetime) -> datetime:
-    """`value` in UTC; UTC is assumed when it has no offset."""
+    """`value` in UTC; UTC is assumed when it has no offset.
+
+    Raises ValueError when its UTC time is outside datetime's range (years 1 to
+    9999), as '9999-12-31T23:59:59-23:59' is.
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     if value.tzinfo is not timezone.utc:
-        return value.astimezone(timezone.utc)  # also a zero-offset zone (+00:00, Europe/London)
+        try:
+            # Also for a zero-offset zone (+00:00, Europe/London).
+            return value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError(
+                f"{value.isoformat()} is out of range: in UTC it falls outside the years 1 to 9999"
+            ) from None
     return value
 
 
 def parse_timestamp(value: datetime | str | None) -> datetime | None:
     """A wire timestamp as an aware datetime; '' or None is None.
 
-    Raises ValueError for a string no parser understands.
+    Raises ValueError for a string no parser understands, and for a timestamp
+    whose UTC time datetime cannot hold.
     """
     if value is None:
         return None
@@ -41,7 +52,7 @@ def parse_timestamp(value: datetime | str | None) -> datetime | None:
     if not value.strip():
         return None
     try:
-        return as_utc(datetime.fromisoformat(value))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         from dateutil.parser import parse
 
@@ -51,9 +62,10 @@ def parse_timestamp(value: datetime | str | None) -> datetime | None:
             raise ValueError(f"{value!r} is not a timestamp") from None
 
         try:
-            return as_utc(parse(value))
+            parsed = parse(value)
         except (ValueError, OverflowError) as exc:
             raise ValueError(f"{value!r} is not a timestamp: {exc}") from None
+    return as_utc(parsed)
 
 
 def _validate(value: Any) -> Any:

@@ -47,6 +47,18 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _check_encodable(value: str, parameter: str) -> None:
+    """Text the wire can carry: a lone surrogate (from a bad decode) has no UTF-8 form."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameterError(
+            parameter,
+            f"contains a lone surrogate ({value[exc.start]!r} at position {exc.start}), "
+            "which is not text: decode the input with errors='replace' or fix its source",
+        ) from None
+
+
 def check_e164(value: object, parameter: str = "e164") -> str:
     """A phone number in E.164 form: '+', a first digit 1-9, 2 to 15 digits in all."""
     if not isinstance(value, str):
@@ -88,6 +100,7 @@ def check_webhook_url(value: object, parameter: str = "destination") -> str:
         raise InvalidParameterError(
             parameter, f"expected a URL as a str, got {type(value).__name__}"
         )
+    _check_encodable(value, parameter)
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (a port that is not a number, 'http://host:abc/', raises here)
@@ -168,6 +181,7 @@ def check_content(value: object, parameter: str = "content") -> str:
         raise InvalidParameterError(
             parameter, f"expected text as a str, got {type(value).__name__}"
         )
+    _check_encodable(value, parameter)
     rendered = render_sms(value)
     if not rendered:
         raise InvalidParameterError(parameter, "is empty (after rendering to ASCII)")

@@ -9,6 +9,7 @@ messages are new is `NewMessages`' decision, shared with `dtmf listen`.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from ._models import Message
 from ._timestamps import as_utc
 
 if TYPE_CHECKING:
-    from ._models import AsyncNumber, Number
+    from ._models import AsyncNumber, BaseNumber, Number
 
 __all__ = ["MessageMatch", "MessageMatcher", "async_wait_for_message", "wait_for_message"]
 
@@ -165,21 +166,50 @@ def _describe(match: MessageMatcher | None) -> str:
     return f" accepted by {name}"
 
 
+def check_sms_support(number: BaseNumber) -> None:
+    """Refuse at once to wait on a number whose group cannot receive SMS."""
+    if number.sms is False:
+        raise InvalidParameterError(
+            "number",
+            f"{number.e164} cannot receive SMS: its group {number.group_id or ''} has no SMS "
+            "support (number.sms is False); rent from a group with sms_support",
+        )
+
+
+def _format(moment: datetime | None) -> str:
+    return "None" if moment is None else moment.isoformat()
+
+
+def _since(since: object) -> datetime:
+    if not isinstance(since, datetime):
+        raise InvalidParameterError("since", f"expected a datetime, got {type(since).__name__}")
+    try:
+        return as_utc(since)
+    except ValueError as exc:
+        raise InvalidParameterError("since", str(exc)) from None
+
+
 class _Watch:
     """The polling decisions of one wait, without I/O.
 
     The first poll records which messages already exist: those are never returned
     when `since` is None, so neither an old message nor a clock difference between
     this machine and the service can produce a false match. With an explicit
-    `since`, a message counts when its timestamp is later (or, when it has none,
-    when it appeared after the first poll).
+    `since`, a message counts when it is timestamped at or after `since` (or,
+    when it has none, when it appeared after the first poll).
     """
 
     def __init__(
         self, e164: str, timeout: float, match: MessageMatcher | None, since: datetime | None
     ) -> None:
-        if timeout < 0:
-            raise InvalidParameterError("timeout", f"must be >= 0 seconds, got {timeout!r}")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 <= timeout < math.inf  # also refuses nan, which would never time out
+        ):
+            raise InvalidParameterError(
+                "timeout", f"must be a finite number of seconds >= 0, got {timeout!r}"
+            )
         if not (match is None or isinstance(match, (str, re.Pattern)) or callable(match)):
             raise InvalidParameterError(
                 "match", "expected a substring, a compiled re.Pattern or a predicate"
@@ -187,12 +217,13 @@ class _Watch:
         self.e164 = e164
         self.timeout = timeout
         self.match = match
-        self.since = None if since is None else as_utc(since)
+        self.since = None if since is None else _since(since)
         self.deadline = time.monotonic() + timeout
         self.delay = FIRST_DELAY
         self.tracker = NewMessages(e164)
         self.polled = False  # the first poll only records what is already there
         self.rejected = 0  # new inbound messages the matcher turned down, for the error
+        self.too_old = 0  # new inbound messages timestamped before `since`, for the error
         self.poll_error: Exception | None = None  # the last failed poll, for the error
 
     def budget(self, call_timeout: float) -> float:
@@ -206,12 +237,12 @@ class _Watch:
             self.tracker.baseline(messages)
             if self.since is None:
                 return None
-            # With `since`, a message already there counts when timestamped after it.
+            # With `since`, a message already there counts when timestamped at or after it.
             since = self.since
             new = [
                 m
                 for m in messages
-                if m.is_inbound_to(self.e164) and m.timestamp is not None and m.timestamp > since
+                if m.is_inbound_to(self.e164) and m.timestamp is not None and m.timestamp >= since
             ]
             _sort_oldest_first(new, lambda m: m)
         else:
@@ -226,7 +257,9 @@ class _Watch:
     def _is_new(self, message: Message) -> bool:
         """Whether a message that arrived after the first poll counts (with `since`: by time)."""
         if self.since is not None and message.timestamp is not None:
-            return message.timestamp > self.since
+            if message.timestamp < self.since:
+                self.too_old += 1
+                return False
         return True
 
     def _try(self, message: Message) -> MessageMatch | None:
@@ -252,12 +285,13 @@ class _Watch:
         self.delay = min(self.delay * BACKOFF, MAX_DELAY)
         return delay
 
-    def after_poll(self, polled: list[Message] | Exception) -> MessageMatch | float:
-        """What follows one poll (its messages, or its transient error).
+    def after_poll(self, polled: BaseNumber | Exception) -> MessageMatch | float:
+        """What follows one poll (the number as fetched, or the poll's transient error).
 
         The match, or the seconds to sleep before the next poll. Raises the poll's
         error when it was the first (with no baseline, what arrives meanwhile could
-        not be told from old), and `MessageTimeoutError` when the time is up.
+        not be told from old), `InvalidParameterError` when the number cannot
+        receive SMS, and `MessageTimeoutError` when the time is up.
         """
         if isinstance(polled, Exception):
             if not self.polled:
@@ -265,7 +299,8 @@ class _Watch:
             self.poll_error = polled  # poll again while time is left
         else:
             self.poll_error = None
-            found = self.check(polled)
+            check_sms_support(polled)
+            found = self.check(polled.messages)
             if found is not None:
                 return found
         delay = self.next_delay()
@@ -275,9 +310,15 @@ class _Watch:
 
     def timed_out(self) -> MessageTimeoutError:
         """The error for a wait that found nothing."""
-        seen = ""
+        counted = []
         if self.rejected:
-            seen = f" ({self.rejected} new inbound message(s) arrived but did not match)"
+            counted.append(f"{self.rejected} new inbound message(s) arrived but did not match")
+        if self.too_old:
+            counted.append(
+                f"{self.too_old} new inbound message(s) arrived but were timestamped before "
+                f"since={_format(self.since)}"
+            )
+        seen = f" ({'; '.join(counted)})" if counted else ""
         failed = f"; the last poll failed: {self.poll_error}" if self.poll_error else ""
         return MessageTimeoutError(
             f"no new inbound SMS to {self.e164}{_describe(self.match)} "
@@ -296,20 +337,21 @@ def wait_for_message(
 
     `match` picks the wanted message: a substring of the content, a compiled
     regex (its first group becomes `.code`) or a predicate. Messages count when
-    they arrive after this call (or, with `since`, are timestamped after it);
+    they arrive after this call (or, with `since`, are timestamped at or after it);
     outbound messages never count. Polls with backoff (0.5 s, x1.5, at most 5 s)
     and raises `MessageTimeoutError` after `timeout` seconds.
 
     Call it before triggering the SMS you expect, or pass `since`: a message that
     arrived before the call is old.
     """
+    check_sms_support(number)
     watch = _Watch(number.e164, timeout, match, since)
     client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
-        polled: list[Message] | Exception
+        polled: BaseNumber | Exception
         try:
             options = client.with_options(call_timeout=watch.budget(client.call_timeout))
-            polled = options.numbers.get(number.e164).messages
+            polled = options.numbers.get(number.e164)
         except TRANSIENT as exc:
             polled = exc
         step = watch.after_poll(polled)
@@ -330,13 +372,14 @@ async def async_wait_for_message(
     """`wait_for_message()` for an `AsyncNumber`; works under asyncio and trio."""
     import anyio  # loaded by async code only: `import dtmf` stays lean
 
+    check_sms_support(number)
     watch = _Watch(number.e164, timeout, match, since)
     client = number._client()  # pyright: ignore[reportPrivateUsage]
     while True:
-        polled: list[Message] | Exception
+        polled: BaseNumber | Exception
         try:
             options = client.with_options(call_timeout=watch.budget(client.call_timeout))
-            polled = (await options.numbers.get(number.e164)).messages
+            polled = await options.numbers.get(number.e164)
         except TRANSIENT as exc:
             polled = exc
         step = watch.after_poll(polled)

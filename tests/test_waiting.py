@@ -193,7 +193,10 @@ def test_explicit_since_accepts_a_message_already_there(
 def test_explicit_naive_since_is_utc(number_for: Callable[[Service], dtmf.Number]) -> None:
     service = Service({0: [msg(1, "x", timestamp="2026-11-25T10:00:00")]})
     with pytest.raises(dtmf.MessageTimeoutError):
-        wait_for_message(number_for(service), timeout=0, since=datetime(2026, 11, 25, 10, 0))
+        # A microsecond after the message, read as UTC: too old.
+        wait_for_message(number_for(service), timeout=0, since=datetime(2026, 11, 25, 10, 0, 0, 1))
+    found = wait_for_message(number_for(service), timeout=0, since=datetime(2026, 11, 25, 10, 0))
+    assert found.message.id == 1  # timestamped at `since`: counts
 
 
 def test_older_shape_without_inbound_flag_uses_to(

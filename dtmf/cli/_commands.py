@@ -8,6 +8,7 @@ result; input is checked by the SDK (before any request) or by click.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from .._documented import account_dict, address_dict, group_dict, number_dict
 from .._errors import InvalidParameterError
 from .._models import Group
 from .._validate import MAX_SMS_LENGTH, SmsActionName, check_content, render_sms
-from ._app import cli, global_options, settings
+from ._app import EXIT_INTERRUPTED, CommandLineError, cli, global_options, settings
 from ._output import (
     GROUP_COLUMNS,
     MESSAGE_COLUMNS,
@@ -333,7 +334,16 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
     out = settings().output()
     if not dry_run:
         with settings().client() as client:
-            client.messages.send(from_e164, to_e164, text)
+            try:
+                client.messages.send(from_e164, to_e164, text)
+            except KeyboardInterrupt:
+                # The request may have left: the service may act on it (a send is never
+                # retried, so it is not sent twice either way).
+                raise CommandLineError(
+                    f"interrupted while sending: the SMS to {to_e164} may or may not have been "
+                    f"sent; check with: dtmf numbers show {from_e164}",
+                    EXIT_INTERRUPTED,
+                ) from None
     if out.as_json:
         result = {"from": from_e164, "to": to_e164, "content": rendered, "length": len(rendered)}
         out.json(result | {"sent": not dry_run})
@@ -342,6 +352,12 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
         out.note(f"Rendered to ASCII: {rendered}", style=None)
     verb = "Would send" if dry_run else "Sent"
     out.line(f"{verb} {len(rendered)}/{MAX_SMS_LENGTH} characters from {from_e164} to {to_e164}.")
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # nan passes FloatRange's comparisons; it would never end
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
 
 
 def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.Pattern[str] | None:
@@ -358,6 +374,7 @@ def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
+    callback=_finite,
     default=60.0,
     show_default=True,
     help="Seconds to wait before giving up (exit code 5).",

@@ -59,7 +59,10 @@ def local_time(value: datetime | None, *, date: bool = True) -> str:
     """
     if value is None:
         return "-"
-    local = value.astimezone()
+    try:
+        local = value.astimezone()
+    except OverflowError:  # the last hours of 9999 in a zone east of UTC: shown in UTC
+        local = value
     shown = local.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
     return f"{shown} {_zone_name(local)}"
 

@@ -42,38 +42,71 @@ def wire_time(moment: datetime) -> str:
     return utc.isoformat(timespec="microseconds")
 
 
+_LATEST = datetime.max.replace(tzinfo=timezone.utc) - timedelta(days=1)
+
+
 class Clock:
     """The emulator's notion of now: frozen (tests move it) or ticking with the wall clock.
+
+    Billing follows `elapsed()`: a frozen clock's only moves with `advance()`, so a
+    test's charges never depend on how fast it runs; a ticking clock's also follows
+    the wall clock. Timestamps follow `now()`: without a `start`, it is the wall
+    clock plus what was advanced, even when frozen, so a message stored now is
+    never timestamped before ``datetime.now(UTC)``. Given a `start`, a frozen
+    clock's `now()` stays there until advanced (fully deterministic timestamps).
 
     `advance()` moves it forward; listeners (the emulator's billing) run after each move.
     """
 
     def __init__(self, start: datetime | None = None, *, ticking: bool = False) -> None:
+        self._wall_start = datetime.now(timezone.utc)
+        # Without a start, timestamps follow the wall clock at full precision: a frozen
+        # or rounded-down start would stamp new messages before the caller's "now".
+        self._follows_wall = ticking or start is None
         if start is None:
-            start = datetime.now(timezone.utc).replace(microsecond=0)
+            start = self._wall_start
         elif start.tzinfo is None:
             start = start.replace(tzinfo=timezone.utc)
         self._base = start
         self._offset = timedelta()
         self._ticking = ticking
-        self._wall_start = datetime.now(timezone.utc)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
+
+    def _wall_elapsed(self) -> timedelta:
+        return datetime.now(timezone.utc) - self._wall_start
 
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         with self._lock:
             moment = self._base + self._offset
-            if self._ticking:
-                moment += datetime.now(timezone.utc) - self._wall_start
+            if self._follows_wall:
+                moment += self._wall_elapsed()
             return moment
 
+    def elapsed(self) -> timedelta:
+        """The time billing sees since the clock started: advances, plus wall time if ticking."""
+        with self._lock:
+            if self._ticking:
+                return self._offset + self._wall_elapsed()
+            return self._offset
+
     def advance(self, *, hours: float = 0, minutes: float = 0, seconds: float = 0) -> datetime:
-        """Move time forward (never back) and bill what is due; returns the new now."""
-        step = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+        """Move time forward (never back) and bill what is due; returns the new now.
+
+        Raises ValueError for a step that is negative or would take the clock past
+        the year 9999.
+        """
+        try:
+            step = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+        except OverflowError:
+            raise ValueError("the step is too large: the clock stops at the year 9999") from None
         if step < timedelta():
             raise ValueError("the clock only moves forward")
         with self._lock:
+            # A day short of datetime's end: slack for the wall clock to tick on.
+            if self._offset + step > _LATEST - self._base - self._wall_elapsed():
+                raise ValueError("the step is too large: the clock stops at the year 9999")
             self._offset += step
             listeners = list(self._listeners)
         for listener in listeners:
@@ -129,6 +162,8 @@ class Rental:
     e164: str
     group: GroupSpec
     start: datetime
+    billing_start: timedelta
+    """`Clock.elapsed()` when the rental started: billing counts from there."""
     billed_minutes: int = 0
     action: str | None = None
     destination: str | None = None
@@ -266,7 +301,7 @@ class State:
                 )
             e164 = free.pop(self._rng.randrange(len(free)))
             account.balance -= group.setup_cost
-            rental = Rental(e164, group, self.clock.now())
+            rental = Rental(e164, group, self.clock.now(), self.clock.elapsed())
             account.rentals[e164] = rental
             self._owner[e164] = account
             return rental.to_wire()
@@ -399,10 +434,10 @@ class State:
         bisect.insort(self._free[rental.group.id], e164)
 
     def _accrue(self) -> None:
-        now = self.clock.now()
+        elapsed = self.clock.elapsed()
         for account in self._accounts.values():
             for rental in list(account.rentals.values()):
-                minutes = int((now - rental.start).total_seconds() // 60)
+                minutes = int((elapsed - rental.billing_start).total_seconds() // 60)
                 due = minutes - rental.billed_minutes
                 if due <= 0:
                     continue
