@@ -256,11 +256,13 @@ class _Watch:
 
     def _is_new(self, message: Message) -> bool:
         """Whether a message that arrived after the first poll counts (with `since`: by time)."""
-        if self.since is not None and message.timestamp is not None:
-            if message.timestamp < self.since:
-                self.too_old += 1
-                return False
-        return True
+        too_old = (
+            self.since is not None
+            and message.timestamp is not None
+            and message.timestamp < self.since
+        )
+        self.too_old += too_old
+        return not too_old
 
     def _try(self, message: Message) -> MessageMatch | None:
         match = self.match

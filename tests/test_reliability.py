@@ -49,7 +49,7 @@ def test_out_of_range_message_timestamp_is_none(wire: str) -> None:
 
 @pytest.mark.parametrize("wire", OUT_OF_RANGE)
 def test_out_of_range_field_fails_validation_naming_it(wire: str) -> None:
-    with pytest.raises(ValueError, match="(?s)assignment_start.*out of range"):
+    with pytest.raises(ValueError, match=r"(?s)assignment_start.*out of range"):
         dtmf.Number.model_validate({"e164": E164, "assignment_start": wire})
 
 
@@ -108,7 +108,7 @@ def test_wait_for_message_with_out_of_range_timestamps(mock_client: MockClient) 
     number = dtmf.Number(e164=E164).bind(client)
     assert number.wait_for_message(timeout=5).message.id == 9  # new, though its time is unknown
     since = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23)))
-    with pytest.raises(dtmf.InvalidParameterError, match="(?s)since.*out of range"):
+    with pytest.raises(dtmf.InvalidParameterError, match=r"(?s)since.*out of range"):
         number.wait_for_message(timeout=5, since=since)
 
 
@@ -186,11 +186,11 @@ def test_wait_for_message_refuses_a_timeout_that_is_not_finite(
     harness = mock_client(lambda request: httpx.Response(200, json=_number()), kind)
     if kind == "sync":
         number = dtmf.Number(e164=E164).bind(harness.client)
-        with pytest.raises(dtmf.InvalidParameterError, match="timeout.*finite"):
+        with pytest.raises(dtmf.InvalidParameterError, match=r"timeout.*finite"):
             number.wait_for_message(timeout=timeout)
     else:
         anumber = dtmf.AsyncNumber(e164=E164).bind(harness.client)
-        with pytest.raises(dtmf.InvalidParameterError, match="timeout.*finite"):
+        with pytest.raises(dtmf.InvalidParameterError, match=r"timeout.*finite"):
             asyncio.run(anumber.wait_for_message(timeout=timeout))
     assert harness.attempts == 0
 
