@@ -1,14 +1,16 @@
 """What the SDK's ASGI applications share: the ASGI types and the lifespan protocol.
 
-Used by `dtmf.webhooks.asgi_app` and by the reference server in `dtmf.testing`.
+Used by `dtmf.webhooks.asgi_app`, by the reference server in `dtmf.testing` and by
+`dtmf listen` (`redacted_path`, for lines that must not show a webhook secret).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeAlias
+from urllib.parse import parse_qsl, quote, urlencode
 
-__all__ = ["Receive", "Scope", "Send", "lifespan", "read_body"]
+__all__ = ["Receive", "Scope", "Send", "lifespan", "read_body", "redacted_path"]
 
 # The ASGI callables' arguments, as loosely as the specification defines them.
 Scope: TypeAlias = MutableMapping[str, Any]
@@ -48,3 +50,21 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
         body += message.get("body", b"")
         if (limit is not None and len(body) > limit) or not message.get("more_body", False):
             return bytes(body)
+
+
+def redacted_path(path: str, query: str = "") -> str:
+    """A request path as an access log may show it: no webhook secret.
+
+    A webhook secret is the path's last segment or a query value, so both are
+    replaced by '***': '/hook/s3cret?secret=s3cret' becomes '/hook/***?secret=***'.
+    """
+    trimmed = path.rstrip("/")
+    head, _, last = trimmed.rpartition("/")
+    shown = f"{head}/***{path[len(trimmed) :]}" if last else path
+    if query:
+        shown += "?" + urlencode(
+            [(name, "***") for name, _ in parse_qsl(query, keep_blank_values=True)],
+            quote_via=quote,
+            safe="*",
+        )
+    return shown

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -210,6 +212,10 @@ class Receiver:
         return f"got {sms.content}"
 
 
+def _summary_line(stderr: list[str]) -> str:
+    return next(line for line in stderr if line.startswith("Stopped listening"))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -239,7 +245,9 @@ def test_listen_end_to_end(base_url: str, emu: Emulator, number: str) -> None:
         finally:
             rest = stop(process, stderr)
     assert [s.content for s in receiver.handled] == ["ping", "pong"]
-    assert rest[-1].startswith(f"Stopped listening to {number}: 2 delivered, 2 replies sent")
+    assert _summary_line(rest).startswith(
+        f"Stopped listening to {number}: 2 delivered, 2 replies sent"
+    )
     with emu.client(TOKEN) as client:
         messages = client.numbers.get(number).messages
     replies = [(m.to, m.content) for m in messages if not m.is_inbound_to(number)]
@@ -261,7 +269,7 @@ def test_listen_retries_until_the_app_is_up_and_delivers_once(
         wait_for_polls(emu, number, 2, since)
         emu.simulate_inbound_sms(number, SENDER, "are you there?")
         retry = stderr.until(lambda line: "retrying in" in line)
-        assert f"could not reach http://127.0.0.1:{port}/hook" in retry
+        assert f"could not reach http://127.0.0.1:{port}/***" in retry
         with serve_asgi(receiver.app, port=port):
             line = stdout.next()
             assert SENDER in line
@@ -270,7 +278,7 @@ def test_listen_retries_until_the_app_is_up_and_delivers_once(
     finally:
         rest = stop(process, stderr)
     assert [s.content for s in receiver.handled] == ["are you there?"]
-    assert rest[-1].startswith(f"Stopped listening to {number}: 1 delivered")
+    assert _summary_line(rest).startswith(f"Stopped listening to {number}: 1 delivered")
 
 
 def test_listen_refuses_a_number_not_rented(base_url: str) -> None:
@@ -305,7 +313,177 @@ def test_listen_lines_json_times_hints_and_summary(
     with emu.client(TOKEN) as client:
         listener = Listener(client, E164, "http://127.0.0.1:9/hook", lambda event: None)
         listener.outbox.add(sms, 0.0)
-        assert _summary(E164, listener).endswith(", 1 not delivered (message id 14).")
+        assert _summary(E164, listener)[0].endswith(", 1 not delivered (message id 14).")
         listener.outbox.add(sms.model_copy(update={"id": 15}), 0.0)
-        assert _summary(E164, listener).endswith(", 2 not delivered (message ids 14, 15).")
+        assert _summary(E164, listener)[0].endswith(", 2 not delivered (message ids 14, 15).")
         listener.close()
+
+
+# Nothing lost or misreported (issue 14) --------------------------------------------
+
+
+def test_an_sms_arriving_while_the_first_polls_fail_is_delivered(
+    base_url: str, emu: Emulator, number: str
+) -> None:
+    receiver = Receiver()
+    with serve_asgi(receiver.app, port=0) as root:
+        since = len(emu.requests)
+        emu.faults.add("numbers.get", delay=0.001)  # the command's own first look: served
+        emu.faults.add("numbers.get", status=503, count=3)  # the first poll, with its retries
+        process = start_cli(
+            base_url, "listen", number, "--forward-to", f"{root}/hook",
+            "--poll-interval", "0.05", "--json",
+        )  # fmt: skip
+        stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+        try:
+            deadline = time.monotonic() + 15
+            while not any("503" in (r.fault or "") for r in emu.requests[since:]):
+                assert time.monotonic() < deadline, "the listener never polled"
+                time.sleep(0.01)
+            emu.simulate_inbound_sms(number, SENDER, "during the outage")
+            assert "could not check for messages" in stderr.until(lambda line: "could not" in line)
+            delivery = json.loads(stdout.next(timeout=10))
+            assert delivery["content"] == "during the outage"
+        finally:
+            emu.faults.clear()
+            stop(process, stderr)
+    assert [s.content for s in receiver.handled] == ["during the outage"]
+
+
+class SlowReceiver:
+    """A webhook app (with a secret) that holds each request until released."""
+
+    SECRET = "hook-s3cret-4f9a"
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.handled: list[str] = []
+        self.app = dtmf.webhooks.asgi_app(self.handle, secret=self.SECRET)
+
+    def handle(self, sms: dtmf.InboundSMS) -> str:
+        self.entered.set()
+        assert self.release.wait(20)
+        self.handled.append(sms.content)
+        return f"got {sms.content}"
+
+
+def test_sigterm_during_a_delivery_finishes_it_and_reports_it(
+    base_url: str, emu: Emulator, number: str
+) -> None:
+    receiver = SlowReceiver()
+    secret = SlowReceiver.SECRET
+    with serve_asgi(receiver.app, port=0) as root:
+        since = len(emu.requests)
+        process = start_cli(
+            base_url, "listen", number, "--forward-to", f"{root}/hook/{secret}?secret={secret}",
+            "--poll-interval", "0.05", "--json", "--debug",
+        )  # fmt: skip
+        stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+        try:
+            wait_for_polls(emu, number, 1, since)
+            emu.simulate_inbound_sms(number, SENDER, "slow one")
+            assert receiver.entered.wait(15)
+            process.send_signal(signal.SIGTERM)  # mid-POST: the app has the message
+            time.sleep(0.2)
+            receiver.release.set()
+            assert process.wait(15) == 0
+            delivery = json.loads(stdout.next())
+            rest = stderr.rest()
+        finally:
+            receiver.release.set()
+            if process.poll() is None:
+                process.kill()
+            for stream in (process.stdout, process.stderr):
+                assert stream is not None
+                stream.close()
+    assert (delivery["status"], delivery["reply"]) == (200, "got slow one")
+    assert receiver.handled == ["slow one"]
+    lines = stderr.seen + rest
+    summary = _summary_line(lines)
+    assert summary == f"Stopped listening to {number}: 1 delivered, 1 reply sent.", lines
+    assert any(": delivered: HTTP 200; reply sent" in line for line in lines), lines
+    assert not any("not delivered" in line for line in lines), lines
+    assert any("HTTP Request: POST" in line and "/hook/***" in line for line in lines), lines
+    assert not any(secret in line for line in lines), lines  # not even with --debug
+    with emu.client(TOKEN) as client:
+        messages = client.numbers.get(number).messages
+    assert [m.content for m in messages if not m.is_inbound_to(number)] == ["got slow one"]
+
+
+def test_undelivered_messages_are_listed_on_exit_with_how_to_fetch_them(
+    base_url: str, emu: Emulator, number: str
+) -> None:
+    port = _free_port()  # nothing listens: the app is down
+    secret = "s3cret-for-the-app"
+    since = len(emu.requests)
+    process = start_cli(
+        base_url, "listen", number, "--forward-to",
+        f"http://127.0.0.1:{port}/hook/{secret}?secret={secret}",
+        "--poll-interval", "0.05", "--no-json",
+    )  # fmt: skip
+    stderr = Lines(process.stderr)
+    try:
+        wait_for_polls(emu, number, 1, since)
+        first = emu.simulate_inbound_sms(number, SENDER, "never delivered")
+        stderr.until(lambda line: "retrying in" in line)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+        rest = stderr.rest()
+        for stream in (process.stdout, process.stderr):
+            assert stream is not None
+            stream.close()
+    lines = stderr.seen + rest
+    summary = _summary_line(lines)
+    assert summary.endswith(
+        f"0 delivered, 0 replies sent, 1 not delivered (message id {first['id']})."
+    )
+    assert f"  {first['id']} from {SENDER}: not delivered: never handed to the app" in lines
+    assert any(f"dtmf numbers show {number}" in line for line in lines), lines
+    assert not any(secret in line for line in lines), lines
+
+
+def test_the_summary_covers_messages_that_arrived_after_the_last_poll(emu: Emulator) -> None:
+    from dtmf.cli._listen_command import _summary  # pyright: ignore[reportPrivateUsage]
+
+    with one_sms_waiting(emu) as waiting:  # polled once; "hi" arrived after that poll
+        waiting.listener.request_stop()
+        waiting.listener.final_poll()
+        [fate] = waiting.listener.fates()
+        assert (fate.sms.content, fate.state) == ("hi", "not delivered")
+        lines = _summary(waiting.number, waiting.listener)
+        assert lines[0].endswith(f", 1 not delivered (message id {fate.sms.id}).")
+        assert f"dtmf numbers show {waiting.number}" in lines[-1]
+
+
+def test_a_delivery_cut_short_is_reported_as_in_flight(emu: Emulator) -> None:
+    with one_sms_waiting(emu) as waiting:
+
+        def interrupted(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        waiting.listener._http.post = interrupted  # type: ignore[method-assign]  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+        with pytest.raises(KeyboardInterrupt):
+            waiting.step_at(30.0)
+        [fate] = waiting.listener.fates()
+        assert fate.state == "in flight"
+        assert "the app may have handled it" in fate.detail
+
+
+def test_listener_starts_from_the_number_as_fetched(emu: Emulator) -> None:
+    events: list[object] = []
+    with (
+        emu.client(TOKEN) as client,
+        httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204))) as http,
+    ):
+        rented = client.numbers.rent("gb-mobile")
+        emu.simulate_inbound_sms(rented.e164, SENDER, "before")
+        baseline = client.numbers.get(rented.e164).messages
+        listener = Listener(
+            client, rented.e164, "http://app/hook", events.append, http=http, baseline=baseline
+        )
+        emu.simulate_inbound_sms(rented.e164, SENDER, "after")
+        listener.step()  # its first poll already delivers
+        assert [e.sms.content for e in events if isinstance(e, Delivered)] == ["after"]
+        client.numbers.end_rental(rented.e164)

@@ -1,16 +1,19 @@
 """Issue 14's SDK-side cases: each ends in correct behaviour or a clear DTMFError.
 
 Timestamps datetime cannot hold in UTC, lone surrogates, nan/inf timeouts, and
-`wait_for_message(since=...)` against the reference server's own clock. The
-`dtmf listen`, reference-server and access-log cases are in test_cli_listen.py,
-test_emulator_control.py and test_webhooks.py.
+`wait_for_message(since=...)` against the reference server's own clock, access
+logs without webhook secrets, an interrupted `dtmf send`. The `dtmf listen` and
+reference-server cases are in test_cli_listen.py and test_emulator_control.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import signal
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,7 +23,8 @@ import pytest
 
 import dtmf
 from dtmf.testing import Clock, Emulator, serve_asgi
-from tests.cli_support import run_cli
+from tests.cli_support import TOKEN as TOKEN_CLI
+from tests.cli_support import run_cli, start_cli
 from tests.conftest import E164, NUMBER, OTHER, MockClient
 
 # Valid ISO 8601, but in UTC past the year 9999 or before the year 1.
@@ -294,3 +298,53 @@ def test_waiting_on_a_number_without_sms_fails_at_once(kind: str) -> None:
             await emu.aclose()
 
         asyncio.run(run())
+
+
+# Access logs and interrupted sends --------------------------------------------------
+
+
+def test_serve_asgi_access_log_never_shows_the_webhook_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "s3cret-in-the-url-77"
+    app = dtmf.webhooks.asgi_app(lambda sms: "ok", secret=secret)
+    access = logging.getLogger("uvicorn.access")  # uvicorn's own: it does not propagate
+    payload = {"id": 1, "e164": E164, "sender": OTHER, "content": "hi"}
+    with serve_asgi(app) as url:
+        level = access.level
+        access.setLevel(logging.INFO)
+        access.addHandler(caplog.handler)
+        try:
+            with httpx.Client(trust_env=False) as http:
+                assert http.post(f"{url}/hook/{secret}", json=payload).status_code == 200
+                again = {**payload, "id": 2}
+                assert http.post(f"{url}/hook?secret={secret}", json=again).status_code == 200
+                assert http.post(f"{url}/hook/{secret}x", json=payload).status_code == 404
+        finally:
+            access.removeHandler(caplog.handler)
+            access.setLevel(level)
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(lines) == 3, lines
+    assert all(secret not in line for line in lines), lines
+    assert '"POST /hook/*** HTTP/1.1" 200' in lines[0]
+    assert '"POST /***?secret=*** HTTP/1.1" 200' in lines[1]
+
+
+def test_interrupted_send_says_the_sms_may_have_gone() -> None:
+    with Emulator(seed=4) as emu:
+        emu.add_account(TOKEN_CLI, balance=10_000_000)
+        with emu.client(TOKEN_CLI) as client:
+            e164 = client.numbers.rent("gb-mobile").e164
+        emu.faults.add("messages.send", delay=3.0)  # the request sits at the server
+        with emu.serve() as base_url:
+            process = start_cli(base_url, "send", e164, OTHER, "hello")
+            deadline = time.monotonic() + 15
+            while not any(r.operation == "messages.send" for r in emu.requests):
+                assert time.monotonic() < deadline, "the send never reached the server"
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 130, stderr
+    assert "interrupted while sending" in stderr
+    assert "may or may not have been sent" in stderr
+    assert f"dtmf numbers show {e164}" in stderr

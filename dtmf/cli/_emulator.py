@@ -82,8 +82,14 @@ def emulator(ctx: click.Context, args: tuple[str, ...]) -> int:
 @click.argument("e164")
 @click.option("--from", "sender", required=True, metavar="E164", help="The sender's number.")
 @click.option("--text", required=True, help="The SMS text.")
+@click.option(
+    "--control-token",
+    envvar="DTMF_EMULATOR_CONTROL_TOKEN",
+    metavar="TOKEN",
+    help="The emulator's --control-token, if it has one ($DTMF_EMULATOR_CONTROL_TOKEN).",
+)
 @with_global_options(default_base_url=DEFAULT_EMULATOR_URL)
-def inbound(e164: str, sender: str, text: str) -> None:
+def inbound(e164: str, sender: str, text: str, control_token: str | None) -> None:
     """Make a served reference server receive an SMS on a number you rent there.
 
     The number applies its SMS action as the service would (forward, or a
@@ -100,7 +106,7 @@ def inbound(e164: str, sender: str, text: str) -> None:
 
     base_url = settings().api_base_url() or DEFAULT_EMULATOR_URL
     try:
-        answer = send_inbound(base_url, e164, sender, text)
+        answer = send_inbound(base_url, e164, sender, text, control_token=control_token)
     except ControlError as exc:
         code = EXIT_USAGE if exc.status == 400 else EXIT_API
         raise _failure(f"the emulator refused: {exc.message}", code) from None

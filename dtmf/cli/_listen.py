@@ -11,11 +11,18 @@ are new (by id, or by content when the service gives none), `Outbox` holds what
 is still to deliver and when to try again. `Listener` only polls, POSTs, replies
 and sleeps; each outcome is reported as an event (`Delivered`, `Retrying`,
 `PollFailed`) for the command to print.
+
+Nothing is lost silently: the starting point is the number as fetched when
+listening starts (a message arriving while the first polls fail is still new),
+a stop request during a delivery lets it finish (`request_stop`), a delivery
+cut short is remembered (`in_flight`), and `fates()` says what became of every
+message seen, for the summary.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -25,6 +32,7 @@ from typing import TypeAlias
 
 import httpx
 
+from .._asgi import redacted_path
 from .._client import Client
 from .._documented import message_dict
 from .._errors import APIConnectionError, APIError, DTMFError, InternalServerError, RateLimitError
@@ -32,7 +40,17 @@ from .._models import InboundSMS, Message
 from .._waiting import NewMessages
 from ..webhooks import reply_text
 
-__all__ = ["Delivered", "Event", "Inbox", "Listener", "Outbox", "PollFailed", "Retrying"]
+__all__ = [
+    "Delivered",
+    "Event",
+    "Fate",
+    "Inbox",
+    "Listener",
+    "Outbox",
+    "PollFailed",
+    "Retrying",
+    "redacted_url",
+]
 
 # Answers that mean "the app is not there right now" (a proxy or a restarting
 # server): the message is tried again. Any other answer is a delivery.
@@ -52,10 +70,13 @@ class Inbox:
     sent twice is still two messages).
     """
 
-    def __init__(self, e164: str) -> None:
+    def __init__(self, e164: str, baseline: list[Message] | None = None) -> None:
         self.e164 = e164
         self._tracker = NewMessages(e164)
         self._polled = False
+        if baseline is not None:  # the number as fetched at the start: no baseline poll
+            self._tracker.baseline(baseline)
+            self._polled = True
 
     def new(self, messages: list[Message]) -> list[InboundSMS]:
         """The new inbound messages of one poll, oldest first, as webhook payloads."""
@@ -169,6 +190,45 @@ class PollFailed:
 Event: TypeAlias = Delivered | Retrying | PollFailed
 
 
+@dataclass(frozen=True)
+class Fate:
+    """What became of one message, for the summary: 'delivered', 'in flight' or 'not delivered'."""
+
+    sms: InboundSMS
+    state: str
+    detail: str
+
+
+def redacted_url(url: str) -> str:
+    """`url` as listen's lines and logs show it: no webhook secret (path end, query values)."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "<the --forward-to URL>"
+    path = redacted_path(parts.path, parts.query.decode("ascii", "replace"))
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}{path}"
+
+
+class _RedactForwardURL(logging.Filter):
+    """Shows the app's URL redacted in httpx's request lines (`dtmf --debug listen`)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = httpx.URL(url)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(
+            isinstance(arg, httpx.URL) and arg == self._url for arg in args
+        ):
+            shown = redacted_url(str(self._url))
+            record.args = tuple(
+                shown if isinstance(arg, httpx.URL) and arg == self._url else arg for arg in args
+            )
+        return True
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -183,8 +243,10 @@ class Listener:
 
     `poll_interval` is the first pause between polls; it grows 1.5x while nothing
     arrives, up to 5x, and is also the first retry delay for an app that is down.
-    `http` POSTs to the app (a plain `httpx.Client` by default); `sleep` and
-    `clock` are there so the loop can be driven without waiting.
+    `baseline` is the number's messages as fetched when listening starts (what
+    arrives after is new); without it, the first poll records them. `http` POSTs
+    to the app (a plain `httpx.Client` by default); `sleep` and `clock` are there
+    so the loop can be driven without waiting.
     """
 
     def __init__(
@@ -195,6 +257,7 @@ class Listener:
         on_event: Callable[[Event], None],
         *,
         poll_interval: float = 1.0,
+        baseline: list[Message] | None = None,
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -204,10 +267,17 @@ class Listener:
         self.forward_to = forward_to
         self.on_event = on_event
         self.poll_interval = poll_interval
-        self.inbox = Inbox(e164)
+        self.inbox = Inbox(e164, baseline)
         self.outbox = Outbox(poll_interval)
         self.delivered = 0
         self.replies = 0
+        self.deliveries: list[Delivered] = []
+        """Every message handed to the app, in order."""
+        self.in_flight: InboundSMS | None = None
+        """The message being delivered (POST and reply); still set if that was cut short."""
+        self.stop_requested = False
+        self.shown_url = redacted_url(forward_to)
+        """The app's URL as lines and logs show it (no webhook secret)."""
         # Loopback apps need no proxy; a long read timeout gives a debugger time.
         self._http = http or httpx.Client(
             timeout=httpx.Timeout(30.0, connect=5.0), trust_env=False, follow_redirects=False
@@ -219,12 +289,59 @@ class Listener:
         self._next_poll = clock()
 
     def run(self) -> None:
-        """Poll and deliver until interrupted (KeyboardInterrupt) or a fatal API error."""
+        """Poll and deliver until `request_stop()`, an interruption or a fatal API error."""
+        redact = _RedactForwardURL(self.forward_to)
+        httpx_logger = logging.getLogger("httpx")
+        httpx_logger.addFilter(redact)
         try:
-            while True:
+            while not self.stop_requested:
                 self._sleep(self.step())
         finally:
+            httpx_logger.removeFilter(redact)
             self.close()
+
+    def request_stop(self) -> bool:
+        """Ask the loop to stop; True when a delivery is in flight and will finish first.
+
+        False means nothing is in flight: the caller may interrupt the loop at once
+        (a signal handler raises), and nothing is lost.
+        """
+        self.stop_requested = True
+        return self.in_flight is not None
+
+    def fates(self) -> list[Fate]:
+        """What became of every message seen: delivered, cut short, or still to deliver."""
+        fates: list[Fate] = []
+        for event in self.deliveries:
+            status = "no answer" if event.status is None else f"HTTP {event.status}"
+            if event.error is not None:
+                detail = f"{status}; {event.error}"
+            elif event.reply is not None:
+                detail = f"{status}; reply sent"
+            else:
+                detail = f"{status}; no reply"
+            fates.append(Fate(event.sms, "delivered", detail))
+        if self.in_flight is not None:
+            fates.append(
+                Fate(
+                    self.in_flight,
+                    "in flight",
+                    "interrupted while being delivered: the app may have handled it and "
+                    "its reply may have been sent",
+                )
+            )
+        for pending in self.outbox.pending():
+            if pending is not self.in_flight:
+                fates.append(Fate(pending, "not delivered", "never handed to the app"))
+        return fates
+
+    def final_poll(self) -> None:
+        """One last look for messages that arrived since the last poll, queued undelivered."""
+        options = self.client.with_options(call_timeout=min(self.client.call_timeout, 5.0))
+        messages = options.numbers.get(self.e164).messages
+        now = self._clock()
+        for sms in self.inbox.new(messages):
+            self.outbox.add(sms, now)
 
     def close(self) -> None:
         """Close the HTTP client made for the app (not the API client)."""
@@ -236,7 +353,7 @@ class Listener:
         now = self._clock()
         if now >= self._next_poll:
             self.poll()
-        while (pending := self.outbox.due(self._clock())) is not None:
+        while not self.stop_requested and (pending := self.outbox.due(self._clock())) is not None:
             if not self.deliver(pending):
                 break
         wake = self._next_poll
@@ -275,17 +392,22 @@ class Listener:
         """POST one message to the app and send its reply; False when it must be retried."""
         sms = pending.sms
         attempts = pending.attempts + 1
+        # Set until the outcome is recorded: a stop request meanwhile waits for it, and
+        # an interruption leaves it set, so the summary says the app may have it.
+        self.in_flight = sms
         try:
             response = self._http.post(self.forward_to, json=sms.model_dump(mode="json"))
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # The request never reached the app: trying again cannot deliver it twice.
-            return self._retry(f"could not reach {self.forward_to} ({_describe(exc)})")
+            self.in_flight = None
+            return self._retry(f"could not reach {self.shown_url} ({_describe(exc)})")
         except httpx.HTTPError as exc:
             # The app may have handled it before failing: not tried again.
             self._done(sms, None, None, f"{_describe(exc)} (not retried)", attempts)
             return True
         if response.status_code in RETRY_STATUSES:
-            return self._retry(f"{self.forward_to} answered HTTP {response.status_code}")
+            self.in_flight = None
+            return self._retry(f"{self.shown_url} answered HTTP {response.status_code}")
         reply, error = None, None
         if response.is_success and response.text.strip():
             reply, error = self._reply(sms, response.text)
@@ -320,6 +442,9 @@ class Listener:
     def _done(
         self, sms: InboundSMS, status: int | None, reply: str | None, error: str | None, tries: int
     ) -> None:
+        event = Delivered(sms, _now(), status, reply, error, tries)
         self.outbox.done()
         self.delivered += 1
-        self.on_event(Delivered(sms, _now(), status, reply, error, tries))
+        self.deliveries.append(event)
+        self.in_flight = None
+        self.on_event(event)

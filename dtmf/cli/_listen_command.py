@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
 
 import click
 
+from .._errors import DTMFError
 from .._validate import check_e164, check_webhook_url
 from ._app import cli, global_options, settings
 from ._listen import Delivered, Event, Listener, PollFailed, Retrying
@@ -68,11 +71,24 @@ def _printer(out: Output) -> Callable[[Event], None]:
 
 
 class _Stop(Exception):
-    """SIGTERM, so a service manager's stop ends listening like Ctrl-C."""
+    """SIGTERM or Ctrl-C, when nothing is in flight (or asked a second time)."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
+def _stopper(listener: Listener) -> Callable[[int, FrameType | None], None]:
+    """The SIGTERM and SIGINT handler: stop now, or once the delivery in flight is done.
+
+    Interrupting a delivery would leave its fate unknown (the app may have handled
+    it, its reply may be on its way); a second signal stops at once anyway.
+    """
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if listener.stop_requested or not listener.request_stop():
+            raise _Stop
+        # RuntimeError: stderr was being written when the signal came.
+        with contextlib.suppress(RuntimeError):
+            sys.stderr.write("Stopping once the delivery in flight is done (again: stop now).\n")
+
+    return on_signal
 
 
 @cli.command()
@@ -104,8 +120,13 @@ def listen(e164: str, forward_to: str, poll_interval: float) -> None:
     or 504), the message is retried with backoff; any other answer counts as
     delivered (a 404 or 405 usually means a wrong --forward-to path or
     secret). Each message is delivered once, in order. Messages that arrived
-    before `listen` started are not delivered. It runs until stopped, and
-    exits 0 when stopped with Ctrl-C or SIGTERM.
+    before `listen` started are not delivered; any that arrive while the
+    service cannot be polled are delivered once it can. It runs until stopped,
+    and exits 0 when stopped with Ctrl-C or SIGTERM: a delivery in flight is
+    finished first (a second Ctrl-C stops at once). The summary on exit says
+    what became of each message, and lists those not delivered with how to
+    fetch them. The URL's last path segment and query values (where a secret
+    goes) are shown as ***.
 
     \b
     Examples:
@@ -117,30 +138,66 @@ def listen(e164: str, forward_to: str, poll_interval: float) -> None:
     out = settings().output()
     with settings().client() as client:
         number = client.numbers.get(e164)  # fails early for a number you do not rent
-        listener = Listener(client, e164, forward_to, _printer(out), poll_interval=poll_interval)
+        # What exists now is the starting point: whatever arrives later is delivered,
+        # even if the first polls fail.
+        listener = Listener(
+            client,
+            e164,
+            forward_to,
+            _printer(out),
+            poll_interval=poll_interval,
+            baseline=number.messages,
+        )
         action, destination = number.sms_action
-        out.note(f"Listening for SMS to {e164}, delivering to {forward_to}. Ctrl-C stops.")
+        out.note(f"Listening for SMS to {e164}, delivering to {listener.shown_url}. Ctrl-C stops.")
         if action is not None:
             out.note(f"Note: the service also applies the number's action: {action} {destination}.")
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        stopper = _stopper(listener)
+        previous = signal.signal(signal.SIGTERM, stopper), signal.signal(signal.SIGINT, stopper)
+        failure: DTMFError | None = None
         try:
             listener.run()
         except (KeyboardInterrupt, _Stop):
             pass
+        except DTMFError as exc:  # a fatal API error: the summary first, then the error
+            failure = exc
+        try:
+            if failure is None:
+                listener.final_poll()
+            checked = None
+        except (DTMFError, KeyboardInterrupt, _Stop) as exc:
+            checked = exc
         finally:
-            signal.signal(signal.SIGTERM, previous)
-    out.note(_summary(e164, listener), style=None)
+            signal.signal(signal.SIGTERM, previous[0])
+            signal.signal(signal.SIGINT, previous[1])
+    for line in _summary(e164, listener, last_check=checked if failure is None else failure):
+        out.note(line, style=None)
+    if failure is not None:
+        raise failure
 
 
-def _summary(e164: str, listener: Listener) -> str:
-    """The last line: what was delivered, and the ids of what was not."""
-    pending = listener.outbox.pending()
+def _summary(e164: str, listener: Listener, last_check: BaseException | None = None) -> list[str]:
+    """The summary: the totals, each message's fate, and how to fetch what was not delivered."""
+    fates = listener.fates()
+    lost = [f for f in fates if f.state != "delivered"]
     summary = (
         f"Stopped listening to {e164}: {listener.delivered} delivered, "
         f"{listener.replies} repl{'y' if listener.replies == 1 else 'ies'} sent"
     )
-    if pending:
-        ids = ", ".join(str(sms.id) for sms in pending)
-        label = "message id" if len(pending) == 1 else "message ids"
-        summary += f", {len(pending)} not delivered ({label} {ids})"
-    return summary + "."
+    if lost:
+        ids = ", ".join(str(f.sms.id) for f in lost)
+        label = "message id" if len(lost) == 1 else "message ids"
+        summary += f", {len(lost)} not delivered ({label} {ids})"
+    lines = [summary + "."]
+    lines += [f"  {f.sms.id} from {f.sms.sender or '-'}: {f.state}: {f.detail}" for f in fates]
+    if last_check is not None:
+        lines.append(
+            f"Could not check for messages that arrived after the last poll ({last_check}); "
+            "any there were not delivered."
+        )
+    if lost or last_check is not None:
+        lines.append(
+            f"Messages not delivered are kept by the service: see them with "
+            f"'dtmf numbers show {e164}' (--json for the full list)."
+        )
+    return lines

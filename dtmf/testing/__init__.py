@@ -40,7 +40,7 @@ from .._validate import check_e164
 from ._asgi_app import ASGIApp
 from ._faults import Fault, Faults
 from ._server import Reply, RequestRecord, Server
-from ._serving import serve_in_thread
+from ._serving import check_bind, serve_in_thread
 from ._state import Clock, State
 from ._transports import AsyncTransport, SyncTransport
 
@@ -67,9 +67,11 @@ def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> Generator[st
     """Serve any ASGI app (e.g. a `dtmf.webhooks.asgi_app` receiver) on a loopback port.
 
     Runs uvicorn in a background thread; yields the root URL ('http://127.0.0.1:PORT')
-    and stops the server on exit. Needs the `testing` extra (uvicorn).
+    and stops the server on exit. Needs the `testing` extra (uvicorn). Its access
+    log (logger ``uvicorn.access``, INFO) never shows a webhook secret: each line's
+    path has its last segment and every query value replaced by ``***``.
     """
-    with serve_in_thread(app, host, port, prefix="") as url:
+    with serve_in_thread(app, host, port, prefix="", redact_access_log=True) as url:
         yield url
 
 
@@ -197,21 +199,34 @@ class Emulator:
 
     @contextlib.contextmanager
     def serve(
-        self, host: str = "127.0.0.1", port: int = 0, *, control: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        control: bool = False,
+        control_token: str | None = None,
+        allow_remote: bool = False,
     ) -> Generator[str, None, None]:
         """Serve on a port in a background thread; yields the base URL (`port=0`: a free port).
 
         With `control`, the control API (``POST /_emulator/inbound``, ...; see
-        `dtmf.testing._control`) is served too, for driving it from outside the process.
+        `dtmf.testing._control`) is served too, for driving it from outside the process;
+        with `control_token`, only to callers that send it as a Bearer token. A host
+        other than loopback is refused unless `allow_remote` (then logged as a warning).
         """
-        with serve_in_thread(self.control_app() if control else self.app, host, port) as base_url:
+        check_bind(host, allow_remote)
+        app = self.control_app(control_token) if control else self.app
+        with serve_in_thread(app, host, port) as base_url:
             yield base_url
 
-    def control_app(self) -> ASGIApp:
-        """The ASGI application with the control API mounted under ``/_emulator``."""
+    def control_app(self, token: str | None = None) -> ASGIApp:
+        """The ASGI application with the control API mounted under ``/_emulator``.
+
+        With `token`, control requests must carry ``Authorization: Bearer <token>``.
+        """
         from ._control import ControlApp
 
-        return ControlApp(self)
+        return ControlApp(self, token)
 
     # Inbound SMS ---------------------------------------------------------------
 

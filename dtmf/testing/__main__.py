@@ -10,6 +10,10 @@ unless `--no-control`. `dtmf emulator` is this same command.
 (the document the server answers at ``GET /api/v1/openapi.json``) to FILE, or to
 stdout for '-', and exits without serving.
 
+It serves loopback only unless `--allow-remote` (then with a warning on
+stderr): its accounts and control API need no password. `--control-token`
+makes the control API require ``Authorization: Bearer <token>``.
+
 Every failure is one line on stderr: a bad option or a port that cannot be
 served exits 2, a missing uvicorn exits 1.
 """
@@ -29,7 +33,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from . import Clock, Emulator
-from ._serving import bound_base_url, uvicorn_server
+from ._serving import bound_base_url, is_loopback, remote_warning, uvicorn_server
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -140,6 +144,18 @@ def _parser(prog: str, epilog: str | None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the API's OpenAPI description (JSON) to FILE ('-': stdout), then exit",
     )
+    parser.add_argument(
+        "--control-token",
+        type=_token,
+        default=None,
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on the control API (default: none)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (the emulator has no real security)",
+    )
     return parser
 
 
@@ -203,9 +219,11 @@ async def _until_stopped(server: Any, host: str, port: int) -> None:
         raise _CannotServe(_why(exc.__context__, host, port)) from None
 
 
-async def _serve(emulator: Emulator, host: str, port: int, log_level: str, control: bool) -> None:
+async def _serve(
+    emulator: Emulator, host: str, port: int, log_level: str, control: bool, token: str | None
+) -> None:
     server = uvicorn_server(
-        emulator.control_app() if control else emulator.app, host, port, log_level
+        emulator.control_app(token) if control else emulator.app, host, port, log_level
     )
     logging.getLogger("uvicorn.error").addFilter(_HIDE_BIND_ERRORS)
     task = asyncio.create_task(_until_stopped(server, host, port))
@@ -245,6 +263,16 @@ def main(
             print(f"{name or prog}: cannot write {args.openapi}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
         return EXIT_OK
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(
+                f"{prog}: error: --host {args.host} can be reached from other machines, and "
+                "the emulator has no real security; serve on 127.0.0.1, or pass --allow-remote "
+                f"(see '{prog} --help')",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print(f"{name or prog}: warning: {remote_warning(args.host)}", file=sys.stderr)
     try:
         importlib.import_module("uvicorn")
     except ImportError:
@@ -257,7 +285,14 @@ def main(
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         asyncio.run(
-            _serve(emulator, args.host, args.port, args.log_level, control=not args.no_control)
+            _serve(
+                emulator,
+                args.host,
+                args.port,
+                args.log_level,
+                control=not args.no_control,
+                token=args.control_token,
+            )
         )
     except (KeyboardInterrupt, _Stop):
         pass

@@ -24,10 +24,19 @@ Errors are ``{"error": code, "message": text}``. The control API is off unless a
 for: ``python -m dtmf.testing`` and ``dtmf emulator`` serve it, and
 ``Emulator.serve(control=True)`` does in tests. `dtmf.Client` never calls it; the
 `inbound()` function here is its client, for the `dtmf emulator inbound` command.
+
+It can credit accounts and make the emulator POST to any URL, so it is guarded
+even on loopback: a request must be ``Content-Type: application/json`` (415
+otherwise), and a browser's cross-origin request (an ``Origin`` other than the
+server's own, or ``Sec-Fetch-Site`` other than same-origin) gets 403, so no web
+page can drive it. With a control token (``--control-token``), a request must
+also carry ``Authorization: Bearer <token>`` (401 otherwise). Bad input is
+always a 400, never a 500.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 from typing import TYPE_CHECKING, Any
@@ -61,9 +70,10 @@ class ControlError(Exception):
 class ControlApp(ASGIApp):
     """The emulator's ASGI app with the control API mounted under ``/_emulator``."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, token: str | None = None) -> None:
         super().__init__(emulator.server)
         self._emulator = emulator
+        self._token = None if token is None else token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -75,8 +85,10 @@ class ControlApp(ASGIApp):
         body = await read_body(receive, _MAX_BODY)
         if body is None:
             return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            status, result = await self._dispatch(scope["method"], path, body)
+            self._guard(headers)
+            status, result = await self._dispatch(scope["method"], path, headers, body)
         except ControlError as exc:
             status, result = exc.status, {"error": exc.error, "message": exc.message}
         payload = json.dumps(result).encode()
@@ -87,7 +99,28 @@ class ControlApp(ASGIApp):
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _dispatch(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    def _guard(self, headers: dict[str, str]) -> None:
+        """Refuse browsers on another origin, and callers without the control token."""
+        origin = headers.get("origin")
+        site = headers.get("sec-fetch-site")
+        if (origin is not None and origin != f"http://{headers.get('host', '')}") or (
+            site is not None and site not in ("same-origin", "none")
+        ):
+            raise ControlError(
+                403, "cross_origin", "the control API refuses requests from web pages"
+            )
+        if self._token is not None:
+            given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode("utf-8", "replace"), self._token):
+                raise ControlError(
+                    401,
+                    "unauthorized",
+                    "this control API needs 'Authorization: Bearer <control token>'",
+                )
+
+    async def _dispatch(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
         routes = {
             "/inbound": self._inbound,
             "/clock/advance": self._advance,
@@ -98,12 +131,19 @@ class ControlApp(ASGIApp):
             raise ControlError(404, "not_found", f"no control endpoint {path}")
         if method != "POST":
             raise ControlError(405, "method_not_allowed", f"use POST for {path}")
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise ControlError(
+                415, "unsupported_media_type", "send the body as Content-Type: application/json"
+            )
         if len(body) > _MAX_BODY:
             raise ControlError(413, "too_large", f"the body is over {_MAX_BODY} bytes")
         try:
             fields: object = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise ControlError(400, "invalid_json", f"the body is not JSON: {exc}") from None
+        except RecursionError:
+            raise ControlError(400, "invalid_json", "the body is nested too deeply") from None
         if not isinstance(fields, dict):
             raise ControlError(400, "invalid_json", "the body must be a JSON object")
         return await handler(dict(fields))  # pyright: ignore[reportUnknownArgumentType]
@@ -155,6 +195,10 @@ def _text(fields: dict[str, Any], name: str) -> str:
     value = fields.get(name)
     if not isinstance(value, str):
         raise ControlError(400, "invalid_parameter", f"'{name}' must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # JSON can escape a lone surrogate; no SMS can carry one
+        raise ControlError(400, "invalid_parameter", f"'{name}' is not valid text") from None
     return value
 
 
@@ -174,14 +218,23 @@ def control_url(base_url: str, endpoint: str) -> str:
 
 
 def inbound(
-    base_url: str, to: str, sender: str, content: str, *, timeout: float = 30.0
+    base_url: str,
+    to: str,
+    sender: str,
+    content: str,
+    *,
+    timeout: float = 30.0,
+    control_token: str | None = None,
 ) -> dict[str, Any]:
     """Make an emulator served at `base_url` receive an SMS; returns its answer.
 
     Raises `ControlError` when the emulator refuses, `httpx.HTTPError` when it
     cannot be reached (or serves no control API).
     """
-    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as http:
+    headers = {} if control_token is None else {"Authorization": f"Bearer {control_token}"}
+    with httpx.Client(
+        timeout=timeout, trust_env=False, follow_redirects=False, headers=headers
+    ) as http:
         response = http.post(
             control_url(base_url, "inbound"), json={"to": to, "sender": sender, "content": content}
         )
