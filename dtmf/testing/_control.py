@@ -85,10 +85,10 @@ class ControlApp(ASGIApp):
         body = await read_body(receive, _MAX_BODY)
         if body is None:
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        asked = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            self._guard(headers)
-            status, result = await self._dispatch(scope["method"], path, headers, body)
+            self._guard(asked)
+            status, result = await self._dispatch(scope["method"], path, asked, body)
         except ControlError as exc:
             status, result = exc.status, {"error": exc.error, "message": exc.message}
         payload = json.dumps(result).encode()
