@@ -180,6 +180,17 @@ def _format(moment: datetime | None) -> str:
     return "None" if moment is None else moment.isoformat()
 
 
+def _check_timeout(timeout: object) -> None:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 <= timeout < math.inf  # also refuses nan, which would never time out
+    ):
+        raise InvalidParameterError(
+            "timeout", f"must be a finite number of seconds >= 0, got {timeout!r}"
+        )
+
+
 def _since(since: object) -> datetime:
     if not isinstance(since, datetime):
         raise InvalidParameterError("since", f"expected a datetime, got {type(since).__name__}")
@@ -202,14 +213,7 @@ class _Watch:
     def __init__(
         self, e164: str, timeout: float, match: MessageMatcher | None, since: datetime | None
     ) -> None:
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not 0 <= timeout < math.inf  # also refuses nan, which would never time out
-        ):
-            raise InvalidParameterError(
-                "timeout", f"must be a finite number of seconds >= 0, got {timeout!r}"
-            )
+        _check_timeout(timeout)
         if not (match is None or isinstance(match, (str, re.Pattern)) or callable(match)):
             raise InvalidParameterError(
                 "match", "expected a substring, a compiled re.Pattern or a predicate"
@@ -312,7 +316,7 @@ class _Watch:
 
     def timed_out(self) -> MessageTimeoutError:
         """The error for a wait that found nothing."""
-        counted = []
+        counted: list[str] = []
         if self.rejected:
             counted.append(f"{self.rejected} new inbound message(s) arrived but did not match")
         if self.too_old:
