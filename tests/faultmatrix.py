@@ -537,7 +537,11 @@ def main(argv: list[str]) -> int:
     bad = [r for r in results if r.check() or not r.clear or r.duplicate]
     for r in bad:
         print(f"{r.transport} {r.operation} {r.fault}: {'; '.join(r.check())}", file=sys.stderr)
-    return 1 if bad else 0
+    # Issue 14's cases (hostile input, listen, the control API), after the grid.
+    from tests import faultscenarios
+
+    scenario_failures = faultscenarios.main()
+    return 1 if bad or scenario_failures else 0
 
 
 if __name__ == "__main__":
