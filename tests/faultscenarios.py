@@ -455,6 +455,11 @@ def _access_log(env: Env) -> Outcome:
     return len(lines) == 2 and not any(SECRET in line for line in lines), 0, "no secret"
 
 
+def default_sigint() -> None:
+    """In a child: Ctrl-C as a terminal delivers it (a background job inherits it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupted_send(env: Env) -> Outcome:
     assert env.base_url is not None
     env.emu.faults.add("messages.send", delay=2.0)
@@ -464,6 +469,7 @@ def _interrupted_send(env: Env) -> Outcome:
         stderr=subprocess.PIPE,
         text=True,
         env={"DTMF_TOKEN": TOKEN, "DTMF_BASE_URL": env.base_url, "NO_PROXY": "*", "NO_COLOR": "1"},
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 15
     while not any(r.operation == "messages.send" for r in env.emu.requests):

@@ -469,6 +469,11 @@ def test_a_delivery_cut_short_is_reported_as_in_flight(emu: Emulator) -> None:
         [fate] = waiting.listener.fates()
         assert fate.state == "in flight"
         assert "the app may have handled it" in fate.detail
+        from dtmf.cli._listen_command import _summary  # pyright: ignore[reportPrivateUsage]
+
+        lines = _summary(waiting.number, waiting.listener)
+        assert lines[0].endswith(f", 1 cut short (message id {fate.sms.id}).")
+        assert f"dtmf numbers show {waiting.number}" in lines[-1]
 
 
 def test_listener_starts_from_the_number_as_fetched(emu: Emulator) -> None:

@@ -13,6 +13,8 @@ import json
 import logging
 import math
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -24,8 +26,9 @@ import pytest
 import dtmf
 from dtmf.testing import Clock, Emulator, serve_asgi
 from tests.cli_support import TOKEN as TOKEN_CLI
-from tests.cli_support import run_cli, start_cli
+from tests.cli_support import cli_env, run_cli
 from tests.conftest import E164, NUMBER, OTHER, MockClient
+from tests.faultscenarios import default_sigint
 
 # Valid ISO 8601, but in UTC past the year 9999 or before the year 1.
 OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]
@@ -337,7 +340,15 @@ def test_interrupted_send_says_the_sms_may_have_gone() -> None:
             e164 = client.numbers.rent("gb-mobile").e164
         emu.faults.add("messages.send", delay=3.0)  # the request sits at the server
         with emu.serve() as base_url:
-            process = start_cli(base_url, "send", e164, OTHER, "hello")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dtmf.cli", "send", e164, OTHER, "hello"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=cli_env(base_url, DTMF_TOKEN=TOKEN_CLI),
+                # A shell's background job starts with SIGINT ignored: as a terminal would.
+                preexec_fn=default_sigint,
+            )
             deadline = time.monotonic() + 15
             while not any(r.operation == "messages.send" for r in emu.requests):
                 assert time.monotonic() < deadline, "the send never reached the server"

@@ -161,33 +161,39 @@ def listen(e164: str, forward_to: str, poll_interval: float) -> None:
             pass
         except DTMFError as exc:  # a fatal API error: the summary first, then the error
             failure = exc
+        checked: str | None = None if failure is None else str(failure)
         try:
             if failure is None:
                 listener.final_poll()
-            checked = None
-        except (DTMFError, KeyboardInterrupt, _Stop) as exc:
-            checked = exc
+        except DTMFError as exc:
+            checked = str(exc)
+        except (KeyboardInterrupt, _Stop):
+            checked = "interrupted"
         finally:
             signal.signal(signal.SIGTERM, previous[0])
             signal.signal(signal.SIGINT, previous[1])
-    for line in _summary(e164, listener, last_check=checked if failure is None else failure):
+    for line in _summary(e164, listener, last_check=checked):
         out.note(line, style=None)
     if failure is not None:
         raise failure
 
 
-def _summary(e164: str, listener: Listener, last_check: BaseException | None = None) -> list[str]:
-    """The summary: the totals, each message's fate, and how to fetch what was not delivered."""
+def _summary(e164: str, listener: Listener, last_check: str | None = None) -> list[str]:
+    """The summary: the totals, each message's fate, and how to fetch what was not delivered.
+
+    `last_check` is why the last look for new messages could not be made, if it failed.
+    """
     fates = listener.fates()
-    lost = [f for f in fates if f.state != "delivered"]
     summary = (
         f"Stopped listening to {e164}: {listener.delivered} delivered, "
         f"{listener.replies} repl{'y' if listener.replies == 1 else 'ies'} sent"
     )
-    if lost:
-        ids = ", ".join(str(f.sms.id) for f in lost)
-        label = "message id" if len(lost) == 1 else "message ids"
-        summary += f", {len(lost)} not delivered ({label} {ids})"
+    for state, label in (("in flight", "cut short"), ("not delivered", "not delivered")):
+        some = [f for f in fates if f.state == state]
+        if some:
+            ids = ", ".join(str(f.sms.id) for f in some)
+            summary += f", {len(some)} {label} (message id{'s' if len(some) > 1 else ''} {ids})"
+    lost = [f for f in fates if f.state != "delivered"]
     lines = [summary + "."]
     lines += [f"  {f.sms.id} from {f.sms.sender or '-'}: {f.state}: {f.detail}" for f in fates]
     if last_check is not None:
