@@ -228,3 +228,17 @@ def test_command_line_refuses_a_non_loopback_host_without_the_flag() -> None:
             p.terminate()
             _, stderr = p.communicate(timeout=15)
         assert "warning: serving on 0.0.0.0, reachable from other machines" in stderr
+
+
+def test_command_line_inbound_with_a_control_token(emu: Emulator) -> None:
+    from tests.cli_support import run_cli
+
+    with emu.client(TOKEN) as client, emu.serve(control=True, control_token="c0ntrol") as url:
+        e164 = client.numbers.rent("gb-mobile").e164
+        inbound_args = ("emulator", "inbound", e164, "--from", SENDER, "--text", "hi")
+        refused = run_cli(url, *inbound_args)
+        assert refused.returncode == 3, refused.stderr
+        assert "Authorization" in refused.stderr
+        accepted = run_cli(url, *inbound_args, DTMF_EMULATOR_CONTROL_TOKEN="c0ntrol")
+        assert accepted.returncode == 0, accepted.stderr
+        assert [m.content for m in client.numbers.get(e164).messages] == ["hi"]
