@@ -591,7 +591,10 @@ ROWS = (
 )
 
 CELLS = [
-    (t, row) for row in ROWS for t in TRANSPORTS if t.kind in row.kinds and t.wire in row.wires
+    (t, row)
+    for row in ROWS
+    for t in TRANSPORTS
+    if t.kind in row.kinds and t.wire in row.wires and str(t) not in row.exclude
 ]
 
 
