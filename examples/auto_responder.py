@@ -144,7 +144,10 @@ def serve(args: argparse.Namespace) -> int:
             number.set_sms_action("webhook", hook)
             print(f"SMS to {number.e164} are POSTed to {args.public_url.rstrip('/')}/sms/<secret>.")
             print(f"Serving on http://{args.host}:{args.port}; Ctrl-C to stop.")
-            uvicorn.run(webhooks.asgi_app(answer, secret=secret), host=args.host, port=args.port)
+            # No access log: uvicorn's would write each request's path, and the
+            # secret is in the path.
+            app = webhooks.asgi_app(answer, secret=secret)
+            uvicorn.run(app, host=args.host, port=args.port, access_log=False)
         finally:
             if rented_here:
                 number.end_rental()
