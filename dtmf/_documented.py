@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from ._contract import get_number, list_numbers
+from ._timestamps import parse_timestamp
 
 if TYPE_CHECKING:
     from ._models import Account, Address, BaseGroup, BaseNumber, Message
@@ -86,9 +87,47 @@ def format_timestamp(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
-def _satoshis(value: Any) -> int | None:
-    # A fiat decimal from the service's later revision is not a satoshi amount.
+def _wire_timestamp(value: datetime | str | None) -> str | None:
+    """A message's wire timestamp (`Message.timestamp_on_wire`) in the documented format."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        # Naive is UTC: the common case formats directly, without the round trip
+        # through an aware datetime that `Message.timestamp` makes.
+        return value.isoformat(timespec="microseconds")
+    try:
+        return format_timestamp(parse_timestamp(value))
+    except ValueError:
+        return None  # as `Message.timestamp` says: not a timestamp
+
+
+def satoshis(value: object) -> int | None:
+    """A documented satoshi amount, or None for a fiat decimal of the later revision."""
     return value if isinstance(value, int) else None
+
+
+def message_success(success: bool | None, status: str | None) -> bool | None:
+    """The documented `success`; the later revision says it with `status` instead."""
+    if success is None and status is not None:
+        return status not in ("failed", "undelivered", "error")
+    return success
+
+
+def documented_message(
+    sender: str | None,
+    recipient: str | None,
+    content: str,
+    timestamp: str | None,
+    success: bool | None,
+    cost: int | None,
+) -> MessageDict:
+    """A `MessageDict` from its values (the one place its keys are written)."""
+    return {
+        "from": sender,
+        "to": recipient,
+        "content": content,
+        "timestamp": timestamp,
+        "success": success,
+        "cost": cost,
+    }
 
 
 def message_dict(message: Message, e164: str) -> MessageDict:
@@ -99,47 +138,34 @@ def message_dict(message: Message, e164: str) -> MessageDict:
         inbound = bool(message.inbound)
         sender = message.other_number if inbound else e164
         recipient = e164 if inbound else message.other_number
-    success = message.success
-    if success is None and message.status is not None:
-        success = message.status not in ("failed", "undelivered", "error")
-    return {
-        "from": sender,
-        "to": recipient,
-        "content": message.content,
-        "timestamp": format_timestamp(message.timestamp),
-        "success": success,
-        "cost": message.cost,
-    }
+    return documented_message(
+        sender,
+        recipient,
+        message.content,
+        _wire_timestamp(message.timestamp_on_wire),
+        message_success(message.success, message.status),
+        message.cost,
+    )
+
+
+# The documented keys, in order. The converters below take the values from the model
+# fields of the same (wire) names, and convert those the documentation gives another form.
+NUMBER_KEYS: tuple[str, ...] = tuple(NumberDict.__annotations__)
+GROUP_KEYS: tuple[str, ...] = tuple(GroupDict.__annotations__)
 
 
 def number_dict(number: BaseNumber) -> NumberDict:
     """A number with its messages."""
-    return {
-        "e164": number.e164,
-        "group_id": number.group_id,
-        "sms": number.sms,
-        "cost_per_minute": number.cost_per_minute,
-        "cost_per_inbound_message": _satoshis(number.cost_per_inbound_message),
-        "assignment_start": format_timestamp(number.assignment_start),
-        "sms_forwarded_to": number.sms_forwarded_to,
-        "messages": [message_dict(m, number.e164) for m in number.messages],
-    }
+    result: dict[str, Any] = {key: getattr(number, key) for key in NUMBER_KEYS}
+    result["cost_per_inbound_message"] = satoshis(number.cost_per_inbound_message)
+    result["assignment_start"] = format_timestamp(number.assignment_start)
+    result["messages"] = [message_dict(m, number.e164) for m in number.messages]
+    return cast("NumberDict", result)
 
 
 def group_dict(group: BaseGroup) -> GroupDict:
     """A group of numbers to rent from."""
-    return {
-        "id": group.id,
-        "type": group.type,
-        "name": group.name,
-        "country_code": group.country_code,
-        "sms_support": group.sms_support,
-        "voice_support": group.voice_support,
-        "setup_cost": group.setup_cost,
-        "rental_cost_per_minute": group.rental_cost_per_minute,
-        "cost_per_inbound_message": group.cost_per_inbound_message,
-        "cost_per_inbound_call_minute": group.cost_per_inbound_call_minute,
-    }
+    return cast("GroupDict", {key: getattr(group, key) for key in GROUP_KEYS})
 
 
 def account_dict(account: Account) -> AccountDict:
@@ -160,7 +186,7 @@ def parse_number(content: bytes) -> NumberDict:
     if fast is None:
         # Not the documented dialect, or not valid: the models give the dict, or the error.
         return number_dict(get_number.result.parse_sync(content))
-    return cast("NumberDict", fast)
+    return fast
 
 
 def parse_numbers(content: bytes) -> list[NumberDict]:
@@ -170,4 +196,4 @@ def parse_numbers(content: bytes) -> list[NumberDict]:
     fast = _compat_wire.numbers(content)
     if fast is None:
         return [number_dict(n) for n in list_numbers.result.parse_sync(content)]
-    return cast("list[NumberDict]", fast)
+    return fast
