@@ -11,7 +11,11 @@ length. Either way they are valid E.164 numbers of the group's country.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, Field
+
+from .._models import BaseGroup
 
 __all__ = ["GROUPS", "GroupSpec", "NumberRange", "find_group"]
 
@@ -31,21 +35,13 @@ class NumberRange:
         return [f"+{self.prefix}{n:0{self.width}d}" for n in range(self.first, last + 1)]
 
 
-@dataclass(frozen=True)
-class GroupSpec:
-    """A group of numbers as the service lists it, plus where its numbers come from."""
+class GroupSpec(BaseGroup):
+    """A group of numbers as the service lists it (the model), plus where its numbers come from."""
 
-    id: str
-    type: str
-    name: str
-    country_code: str
-    sms_support: bool
-    voice_support: bool
-    setup_cost: int
-    rental_cost_per_minute: int
-    cost_per_inbound_message: int | None
-    cost_per_inbound_call_minute: int | None
-    ranges: tuple[NumberRange, ...]
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True)
+
+    ranges: tuple[NumberRange, ...] = Field(exclude=True, repr=False)
+    """The emulator's own: not part of the group's body."""
 
     @property
     def cost_per_outbound_message(self) -> int:
@@ -57,19 +53,8 @@ class GroupSpec:
         return self.cost_per_inbound_message or 1000
 
     def to_wire(self) -> dict[str, Any]:
-        """The group in the documented JSON shape."""
-        return {
-            "id": self.id,
-            "type": self.type,
-            "name": self.name,
-            "country_code": self.country_code,
-            "sms_support": self.sms_support,
-            "voice_support": self.voice_support,
-            "setup_cost": self.setup_cost,
-            "rental_cost_per_minute": self.rental_cost_per_minute,
-            "cost_per_inbound_message": self.cost_per_inbound_message,
-            "cost_per_inbound_call_minute": self.cost_per_inbound_call_minute,
-        }
+        """The group's body: the model's fields, by their wire names."""
+        return self.model_dump(mode="json", by_alias=True)
 
     def pool(self, size: int) -> list[str]:
         """The first `size` numbers of its ranges, in order."""

@@ -26,9 +26,10 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from .._contract import list_groups
+from .._documented import MessageDict, NumberDict, documented_message
 from .._validate import render_reply, render_sms
 from ._bitcoin import new_address
 from ._catalogue import GROUPS, GroupSpec
@@ -143,16 +144,12 @@ class Message:
     inbound: bool
 
     def to_wire(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "from": self.sender,
-            "to": self.recipient,
-            "content": self.content,
-            "timestamp": wire_time(self.timestamp),
-            "success": self.success,
-            "cost": self.cost,
-            "inbound": self.inbound,
-        }
+        """The documented message, with the id and direction the emulator also gives."""
+        documented = documented_message(
+            self.sender, self.recipient, self.content, wire_time(self.timestamp), self.success,
+            self.cost,
+        )  # fmt: skip
+        return {"id": self.id, **documented, "inbound": self.inbound}
 
 
 @dataclass
@@ -169,7 +166,8 @@ class Rental:
     destination: str | None = None
     messages: list[Message] = field(default_factory=list[Message])
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> NumberDict:
+        """The number's body, in the documented shape (type checkers hold it to `NumberDict`)."""
         return {
             "e164": self.e164,
             "group_id": self.group.id,
@@ -178,7 +176,7 @@ class Rental:
             "cost_per_inbound_message": self.group.cost_per_inbound_message,
             "assignment_start": wire_time(self.start),
             "sms_forwarded_to": self.destination,
-            "messages": [message.to_wire() for message in self.messages],
+            "messages": [cast("MessageDict", m.to_wire()) for m in self.messages],
         }
 
 
@@ -268,17 +266,17 @@ class State:
     def groups(self, group_type: str) -> list[dict[str, Any]]:
         return [g.to_wire() for g in self._groups.values() if g.type == group_type]
 
-    def numbers(self, token: str) -> list[dict[str, Any]]:
+    def numbers(self, token: str) -> list[NumberDict]:
         with self.lock:
             self._accrue()
             return [r.to_wire() for r in self._account(token).rentals.values()]
 
-    def number(self, token: str, e164: str) -> dict[str, Any]:
+    def number(self, token: str, e164: str) -> NumberDict:
         with self.lock:
             self._accrue()
             return self._rental(token, e164).to_wire()
 
-    def rent(self, token: str, group_id: str) -> dict[str, Any]:
+    def rent(self, token: str, group_id: str) -> NumberDict:
         with self.lock:
             self._accrue()
             account = self._account(token)
