@@ -14,7 +14,7 @@ help:
 	@echo "make test    lint, type checks (mypy, pyright, verifytypes) and the test suite"
 	@echo "make generate  rewrite dtmf/_resources.py from the wire contract (dtmf/_contract.py)"
 	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
-	@echo "make bench   the performance benchmark (figures, not pass/fail)"
+	@echo "make bench   the performance benchmark: paired ratios, each against its target"
 	@echo "make bench-webhooks  webhook deliveries/s under 4 uvicorn workers, in-memory vs Redis"
 	@echo "make faults  the fault-injection matrix as a table"
 	@echo "make fuzz    schemathesis against the reference server, long (make test runs it short)"

@@ -1,261 +1,321 @@
-"""`make bench`: what the SDK costs over raw httpx, as ratios measured in one run.
+"""`make bench`: what the SDK costs over raw httpx and httpx2, as paired ratios.
 
-The reference server runs in its own process on a loopback port (bench/server.py);
-this process measures its own CPU time per call (`time.process_time`), as the
-median of interleaved rounds after a warm-up, over one keep-alive connection.
-Figures are reported, never asserted: speed does not fail CI.
+A raw HTTP/1.1 keep-alive server with canned bodies runs in its own process on a
+loopback port (bench/server.py), so this process's CPU time is the client's alone
+and the server never limits throughput. Every figure is a ratio taken round by
+round from interleaved measurements (bench/measure.py); the table gives the median
+ratio, its interquartile range and its min-max over the rounds, and the target.
 
-    python -m bench            # full run, writes bench/results/latest.json
+    python -m bench            # full run (~2-4 minutes); writes bench/results/latest.{json,md}
     python -m bench --smoke    # a few iterations, to keep the benchmark from rotting
+    python -m bench --check    # exit 1 when a target is missed
+
+A figure is worth trusting when three consecutive runs meet its target.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pydantic
 
 import dtmf
-from dtmf._client import DEFAULT_LIMITS
-from dtmf._contract import get_number
+
+from .measure import Row, cpu_per_call, rotated
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-@dataclass
-class Figure:
-    name: str
-    sdk: float
-    baseline: float
-    unit: str
-    ratio: float
-    target: str
-    met: bool
+ROOT = Path(__file__).resolve().parent.parent
+POOL = 16  # the pool httpx2 is given: the size of dtmf's default one
 
 
 @dataclass
 class Settings:
-    rounds: int
-    small_calls: int
+    rounds: int  # rounds of the in-process figures
+    small_calls: int  # calls per variant per round
     big_calls: int
-    bursts: int
-    imports: int
+    parse_calls: int
+    async_rounds: int
+    async_requests: int  # requests per variant per round, in bursts of the width
+    import_rounds: int
+    rss_samples: int
 
 
-FULL = Settings(rounds=7, small_calls=300, big_calls=40, bursts=3, imports=11)
-SMOKE = Settings(rounds=2, small_calls=5, big_calls=2, bursts=1, imports=2)
+FULL = Settings(
+    rounds=21,
+    small_calls=200,
+    big_calls=8,
+    parse_calls=10,
+    async_rounds=15,
+    async_requests=320,
+    import_rounds=15,
+    rss_samples=3,
+)
+# Every loop once (two rounds, so that a spread exists): it runs, and says nothing.
+SMOKE = Settings(**{**{f.name: 1 for f in fields(Settings)}, "rounds": 2, "small_calls": 5})
+WIDTHS = (32, 300)
+
+
+def load_httpx2() -> tuple[ModuleType | None, str]:
+    """httpx2, or None and why: its reference rows are skipped without it."""
+    try:
+        import httpx2
+    except ImportError:
+        why = "httpx2 is not installed"
+        if sys.version_info < (3, 11):
+            why += " (httpx2 2.16 needs Python 3.11; this is " + platform.python_version() + ")"
+        return None, why
+    return httpx2, ""
 
 
 @contextmanager
-def served() -> Iterator[dict[str, str]]:
-    """Start bench/server.py and yield its base URL, token and number."""
+def served() -> Iterator[dict[str, Any]]:
+    """Start bench/server.py and yield what it prints: base URL, token, e164s."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.server"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
     )
+    assert process.stdin is not None
+    assert process.stdout is not None
     try:
-        assert process.stdout is not None
         line = process.stdout.readline()
         if not line:
             raise RuntimeError("the benchmark server did not start")
         yield json.loads(line)
     finally:
-        assert process.stdin is not None
-        process.stdin.close()
+        process.stdin.close()  # the server's signal to stop
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        process.stdout.close()
 
 
-def interleaved(
-    variants: dict[str, Callable[[], object]], calls: int, rounds: int
-) -> dict[str, float]:
-    """Median CPU seconds per call of each variant, the variants taking turns."""
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for fn in variants.values():  # warm-up: connections, caches, lazy imports
-        for _ in range(max(2, calls // 10)):
-            fn()
-    for _ in range(rounds):
-        for name, fn in variants.items():
-            start = time.process_time()
-            for _ in range(calls):
-                fn()
-            samples[name].append((time.process_time() - start) / calls)
-    return {name: statistics.median(values) for name, values in samples.items()}
+# Sync calls over one keep-alive connection -------------------------------------------
 
 
-def figure(
-    name: str, sdk: float, baseline: float, unit: str, target: float, higher_is_better: bool
-) -> Figure:
-    ratio = sdk / baseline
-    met = ratio >= target if higher_is_better else ratio <= target
-    sign = ">=" if higher_is_better else "<="
-    return Figure(name, sdk, baseline, unit, ratio, f"{sign} {target:.2f}x", met)
-
-
-def sync_figures(server: dict[str, str], settings: Settings) -> list[Figure]:
-    base, token, e164 = server["base_url"], server["token"], server["e164"]
+def sync_rows(server: dict[str, Any], settings: Settings, httpx2: ModuleType | None) -> list[Row]:
+    base, token, e164s = server["base_url"], server["token"], server["e164s"]
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    number_url, account_url = f"{base}/number", f"{base}/account"
+    small, big, later = ({"e164": e164s[k]} for k in ("small", "big", "later"))
     with (
         httpx.Client(headers=headers) as raw,
         dtmf.Client(token, base_url=base) as client,
         dtmf.DTMF(token, base_url=base) as old,
     ):
-        small = interleaved(
+        small_variants: dict[str, Callable[[], object]] = {
+            "raw number": lambda: raw.get(number_url, params=small).json(),
+            "sdk number": lambda: client.numbers.get(small["e164"]),
+            "raw account": lambda: raw.get(account_url).json(),
+            "sdk account": client.account.get,
+        }
+        ref = httpx2.Client(headers=headers) if httpx2 is not None else None
+        if ref is not None:
+            small_variants["httpx2 number"] = lambda: ref.get(number_url, params=small).json()
+        try:
+            cpu = cpu_per_call(small_variants, settings.small_calls, settings.rounds)
+        finally:
+            if ref is not None:
+                ref.close()
+        big_cpu = cpu_per_call(
             {
-                "raw": lambda: json.loads(raw.get(f"{base}/account").content),
-                "sdk": client.account.get,
-            },
-            settings.small_calls,
-            settings.rounds,
-        )
-        number_url = f"{base}/number"
-        params = {"e164": e164}
-        big = interleaved(
-            {
-                "raw": lambda: json.loads(raw.get(number_url, params=params).content),
+                "raw": lambda: json.loads(raw.get(number_url, params=big).content),
                 "floor": lambda: dtmf.Number.model_validate_json(
-                    raw.get(number_url, params=params).content
+                    raw.get(number_url, params=big).content
                 ),
-                "sdk": lambda: client.numbers.get(e164),
-                "compat": lambda: old.number(e164),
+                "sdk": lambda: client.numbers.get(big["e164"]),
+                "compat": lambda: old.number(big["e164"]),
+                "sdk later": lambda: client.numbers.get(later["e164"]),
+                "compat later": lambda: old.number(later["e164"]),
             },
             settings.big_calls,
             settings.rounds,
         )
-        body = raw.get(number_url, params=params).content
-    ms = 1000.0
-    return [
-        figure(
-            "small read: account.get() CPU/call",
-            small["sdk"] * ms,
-            small["raw"] * ms,
-            "ms",
-            1.25,
-            False,
-        ),
-        figure(
-            "big read: numbers.get() vs raw httpx+json.loads",
-            big["sdk"] * ms,
-            big["raw"] * ms,
-            "ms",
-            2.6,
-            False,
-        ),
-        figure(
-            "big read: numbers.get() vs floor (model_validate_json)",
-            big["sdk"] * ms,
-            big["floor"] * ms,
-            "ms",
-            1.10,
-            False,
-        ),
-        figure(
-            "compat: DTMF.number() vs Client numbers.get()",
-            big["compat"] * ms,
-            big["sdk"] * ms,
-            "ms",
-            1.10,
-            False,
-        ),
-        *parse_figures(body, settings),
+        body = raw.get(number_url, params=big).content
+
+    cpu.update(big_cpu)
+    rows = [
+        Row(name, "ms CPU", [t * 1000 for t in cpu[of]], [t * 1000 for t in cpu[to]], target)
+        for name, of, to, target in SYNC_ROWS
+        if of in cpu
     ]
+    return rows + parse_rows(body, settings)
 
 
-def parse_figures(body: bytes, settings: Settings) -> list[Figure]:
+# (figure, measured variant, baseline variant, target; None: a reference row)
+SYNC_ROWS: list[tuple[str, str, str, float | None]] = [
+    (
+        "small read: numbers.get(e164) vs raw httpx GET ?e164= + .json()",
+        "sdk number",
+        "raw number",
+        1.00,
+    ),
+    ("small read: account.get() vs raw httpx GET + .json()", "sdk account", "raw account", 1.25),
+    ("reference: httpx2 GET ?e164= + .json() vs raw httpx", "httpx2 number", "raw number", None),
+    ("big read: numbers.get() vs raw httpx + json.loads", "sdk", "raw", 2.6),
+    ("big read: numbers.get() vs floor (httpx + model_validate_json)", "sdk", "floor", 1.10),
+    ("DTMF.number() vs Client numbers.get(), documented dialect", "compat", "sdk", 1.10),
+    (
+        "DTMF.number() vs Client numbers.get(), the API page's later dialect",
+        "compat later",
+        "sdk later",
+        1.30,
+    ),
+]
+
+
+def parse_rows(body: bytes, settings: Settings) -> list[Row]:
+    """The SDK's parse of a 1000-message number, in MB/s, without HTTP."""
+    from dtmf._contract import get_number
+
     parse = get_number.result.parse_sync
-    times = interleaved(
+    cpu = cpu_per_call(
         {
             "json": lambda: json.loads(body),
             "floor": lambda: dtmf.Number.model_validate_json(body),
             "sdk": lambda: parse(body),
         },
-        max(2, settings.big_calls * 2),
+        settings.parse_calls,
         settings.rounds,
     )
     megabytes = len(body) / 1e6
-    sdk_rate, json_rate, floor_rate = (megabytes / times[k] for k in ("sdk", "json", "floor"))
+    rate = {name: [megabytes / seconds for seconds in values] for name, values in cpu.items()}
     return [
-        figure(
-            f"parse {len(body) // 1000} KB number: MB/s vs json.loads",
-            sdk_rate,
-            json_rate,
+        Row(
+            f"parse a {len(body) // 1000} KB number: MB/s vs json.loads",
             "MB/s",
+            rate["sdk"],
+            rate["json"],
             0.35,
-            True,
+            higher_is_better=True,
         ),
-        figure(
-            "parse: MB/s vs floor (model_validate_json)", sdk_rate, floor_rate, "MB/s", 0.90, True
+        Row(
+            "parse: MB/s vs floor (model_validate_json)",
+            "MB/s",
+            rate["sdk"],
+            rate["floor"],
+            0.90,
+            higher_is_better=True,
         ),
     ]
 
 
-def async_figure(
-    server: dict[str, str],
-    settings: Settings,
-    concurrency: int = 300,
-    raw_limits: httpx.Limits | None = None,
-) -> Figure:
-    """Both clients with their default pools; or raw httpx with `raw_limits`."""
+# Async bursts -----------------------------------------------------------------------
+
+
+def default_limits() -> httpx.Limits:
+    """dtmf.AsyncClient's default pool, read from its signature."""
+    limits = inspect.signature(dtmf.AsyncClient).parameters["limits"].default
+    assert isinstance(limits, httpx.Limits)
+    return limits
+
+
+def async_rows(server: dict[str, Any], settings: Settings, httpx2: ModuleType | None) -> list[Row]:
+    """Bursts of concurrent account.get(): CPU per request and requests per second."""
     base, token = server["base_url"], server["token"]
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    pool: dict[str, Any] = {} if raw_limits is None else {"limits": raw_limits}
+    url = f"{base}/account"
+    limits = default_limits()
 
-    async def run() -> tuple[float, float]:
-        async with (
-            httpx.AsyncClient(headers=headers, timeout=60, **pool) as raw,
-            dtmf.AsyncClient(token, base_url=base) as client,
-        ):
+    async def run() -> dict[tuple[int, str], tuple[list[float], list[float]]]:
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(dtmf.AsyncClient(token, base_url=base))
+            raw = await stack.enter_async_context(
+                httpx.AsyncClient(headers=headers, limits=limits, timeout=60)
+            )
 
             async def raw_call() -> object:
-                return json.loads((await raw.get(f"{base}/account")).content)
+                return (await raw.get(url)).json()
 
-            async def burst(call: Callable[[], Any]) -> float:
-                start = time.perf_counter()
-                await asyncio.gather(*(call() for _ in range(concurrency)))
-                return concurrency / (time.perf_counter() - start)
+            calls: dict[str, Callable[[], Awaitable[object]]] = {
+                "dtmf": client.account.get,
+                "httpx": raw_call,
+            }
+            if httpx2 is not None:
+                ref = await stack.enter_async_context(
+                    httpx2.AsyncClient(
+                        headers=headers,
+                        limits=httpx2.Limits(max_connections=POOL, max_keepalive_connections=POOL),
+                        timeout=60,
+                    )
+                )
 
-            await burst(raw_call)  # warm-up: opens the pools' connections
-            await burst(client.account.get)
-            raw_rates, sdk_rates = [], []
-            for _ in range(max(settings.bursts, 1) * max(settings.rounds // 2, 1)):
-                raw_rates.append(await burst(raw_call))
-                sdk_rates.append(await burst(client.account.get))
-            return statistics.median(sdk_rates), statistics.median(raw_rates)
+                async def ref_call() -> object:
+                    return (await ref.get(url)).json()
 
-    sdk_rate, raw_rate = asyncio.run(run())
-    raw_pool = "httpx's default" if raw_limits is None else raw_limits.max_connections
-    pools = f"pools: {DEFAULT_LIMITS.max_connections} vs {raw_pool}"
-    return figure(
-        f"async: {concurrency} concurrent account.get(), req/s ({pools})",
-        sdk_rate,
-        raw_rate,
-        "req/s",
-        0.85,
-        True,
-    )
+                calls["httpx2"] = ref_call
+            samples: dict[tuple[int, str], tuple[list[float], list[float]]] = {}
+            for width in WIDTHS:
+                bursts = max(1, round(settings.async_requests / width))
+                for call in calls.values():  # warm-up: fills the pools
+                    await asyncio.gather(*(call() for _ in range(width)))
+                for index in range(settings.async_rounds):
+                    # Burst by burst, the clients taking turns: a round's figures for
+                    # each client come from the same second or two of the machine's load.
+                    cpu = dict.fromkeys(calls, 0.0)
+                    wall = dict.fromkeys(calls, 0.0)
+                    for burst in range(bursts):
+                        for name in rotated(list(calls), index + burst):
+                            call = calls[name]
+                            cpu_start, wall_start = time.process_time(), time.perf_counter()
+                            await asyncio.gather(*(call() for _ in range(width)))
+                            cpu[name] += time.process_time() - cpu_start
+                            wall[name] += time.perf_counter() - wall_start
+                    for name in calls:
+                        cpus, rates = samples.setdefault((width, name), ([], []))
+                        cpus.append(cpu[name] / (bursts * width) * 1e6)
+                        rates.append(bursts * width / wall[name])
+            return samples
 
+    samples = asyncio.run(run())
+    pools = f"{limits.max_connections}/{limits.max_keepalive_connections}"
+    against = {
+        "httpx2": (f"httpx2 ({pools} vs {POOL}/{POOL} pool)", 1.15, 0.87),
+        "httpx": ("raw httpx (same pool)", None, 0.85),
+    }
+    rows: list[Row] = []
+    for width in WIDTHS:
+        cpu, rate = samples[(width, "dtmf")]
+        for name, (label, cpu_target, rate_target) in against.items():
+            if (width, name) not in samples:
+                continue  # httpx2 is not installed
+            ref_cpu, ref_rate = samples[(width, name)]
+            rows += [
+                Row(f"async {width} wide: CPU/req vs {label}", "us CPU", cpu, ref_cpu, cpu_target),
+                Row(
+                    f"async {width} wide: req/s vs {label}",
+                    "req/s",
+                    rate,
+                    ref_rate,
+                    rate_target,
+                    higher_is_better=True,
+                ),
+            ]
+    return rows
+
+
+# Start-up -------------------------------------------------------------------------
 
 # Resident memory after an import, measured in a fresh interpreter. Not ru_maxrss:
 # on Linux a child's ru_maxrss starts from its parent's high-water mark (it survives
@@ -274,48 +334,48 @@ except OSError:  # not Linux: the peak, which is after the import here
 
 
 def resident_kb(modules: str) -> int:
-    """Median resident set (KB) of fresh interpreters after `import <modules>`."""
+    """The resident set (KB) of a fresh interpreter after `import <modules>`."""
     code = RSS_CODE.format(modules=modules)
-    samples = [
-        int(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(3)
-    ]
-    return int(statistics.median(samples))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return int(result.stdout)
 
 
-def import_figures(settings: Settings) -> list[Figure]:
+def child_cpu(code: str) -> float:
+    """CPU seconds (user + system) of a fresh interpreter running `code`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def import_rows(settings: Settings) -> list[Row]:
     # Compile the bytecode first, as any installed package has it: with
     # PYTHONDONTWRITEBYTECODE set, dtmf's own modules would be compiled at every import.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", "import dtmf, httpx, pydantic"], check=True, env=env)
-
-    def wall(code: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        return time.perf_counter() - start
-
+    # CPU time rather than wall time: on a loaded machine the wall clock also counts
+    # the waits for a free core, which have nothing to do with what an import costs.
     codes = {"none": "pass", "deps": "import httpx, pydantic", "sdk": "import dtmf"}
-    samples: dict[str, list[float]] = {k: [] for k in codes}
-    for _ in range(settings.imports):
-        for name, code in codes.items():
-            samples[name].append(wall(code))
-    start = statistics.median(samples["none"])
-    sdk = (statistics.median(samples["sdk"]) - start) * 1000
-    deps = (statistics.median(samples["deps"]) - start) * 1000
-    sdk_kb, deps_kb = resident_kb("dtmf"), resident_kb("httpx, pydantic")
+    samples: dict[str, list[float]] = {name: [] for name in codes}
+    for index in range(settings.import_rounds):
+        for name in rotated(list(codes), index):
+            samples[name].append(child_cpu(codes[name]))
+    own = [(s - n) * 1000 for s, n in zip(samples["sdk"], samples["none"], strict=True)]
+    deps = [(d - n) * 1000 for d, n in zip(samples["deps"], samples["none"], strict=True)]
+    sdk_mb, deps_mb = [], []
+    for _ in range(settings.rss_samples):
+        sdk_mb.append(resident_kb("dtmf") / 1024)
+        deps_mb.append(resident_kb("httpx, pydantic") / 1024)
     return [
-        figure("import dtmf vs import httpx, pydantic (ms)", sdk, deps, "ms", 1.20, False),
-        figure(
-            "resident memory after import (MB)", sdk_kb / 1024, deps_kb / 1024, "MB", 1.20, False
-        ),
+        Row("import dtmf vs import httpx, pydantic", "ms CPU", own, deps, 1.20),
+        Row("resident memory after import", "MB", sdk_mb, deps_mb, 1.20),
     ]
 
 
-def machine() -> dict[str, str]:
+# Report ---------------------------------------------------------------------------
+
+
+def machine(httpx2: ModuleType | None) -> dict[str, str]:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -324,11 +384,17 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
+    try:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        load = "?"
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),
+        "load": load,
         "python": platform.python_version(),
         "httpx": httpx.__version__,
+        "httpx2": httpx2.__version__ if httpx2 is not None else "-",
         "pydantic": pydantic.VERSION,
         "dtmf-io": dtmf.__version__,
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
@@ -336,50 +402,76 @@ def machine() -> dict[str, str]:
     }
 
 
-def table(figures: list[Figure], info: dict[str, str], smoke: bool = False) -> str:
-    """The figures as a markdown table; a smoke run's are too few to judge ('-')."""
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def table(rows: list[Row], info: dict[str, str], notes: list[str], smoke: bool) -> str:
+    """The rows as a markdown table; a smoke run's are too few to judge ('-')."""
     lines = [
-        f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
-        f"httpx {info['httpx']}, pydantic {info['pydantic']}",
+        f"machine: {info['cpu']}, {info['cores']} cores (load {info['load']}), "
+        f"Python {info['python']}, httpx {info['httpx']}, httpx2 {info['httpx2']}, "
+        f"pydantic {info['pydantic']}",
         "",
-        *(
-            ["smoke run: a few iterations to keep the benchmark working; no target is judged"]
-            if smoke
-            else []
-        ),
-        "| figure | SDK | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|",
+        *notes,
+        *(["smoke run: a few iterations to keep the benchmark working; no target judged"] * smoke),
+        *([""] if notes or smoke else []),
+        "| figure | measured | baseline | ratio | IQR | min-max | target | met |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for f in figures:
+    for row in rows:
+        q1, q3 = row.quartiles
+        met = "-" if smoke or row.met is None else "yes" if row.met else "NO"
         lines.append(
-            f"| {f.name} | {f.sdk:,.3f} {f.unit} | {f.baseline:,.3f} {f.unit} "
-            f"| {f.ratio:.2f}x | {f.target} | {'-' if smoke else 'yes' if f.met else 'NO'} |"
+            f"| {row.name} | {_number(statistics.median(row.measured))} {row.unit} "
+            f"| {_number(statistics.median(row.baseline))} {row.unit} | {row.ratio:.2f}x "
+            f"| {q1:.2f}-{q3:.2f} | {min(row.ratios):.2f}-{max(row.ratios):.2f} "
+            f"| {row.target_text} | {met} |"
         )
     return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--smoke", action="store_true", help="a few iterations; figures mean nothing"
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--smoke", action="store_true", help="a few iterations; judges nothing")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     settings = SMOKE if args.smoke else FULL
+    httpx2, missing = load_httpx2()
+    notes = [] if httpx2 is not None else [f"httpx2 rows skipped: {missing}."]
+    for note in notes:
+        print(note, flush=True)
+    started = time.perf_counter()
     with served() as server:
-        figures = sync_figures(server, settings)
-        concurrency = 30 if args.smoke else 300
-        figures.append(async_figure(server, settings, concurrency))
-        # The same with equal pools: what the SDK's own per-call work costs.
-        figures.append(async_figure(server, settings, concurrency, raw_limits=DEFAULT_LIMITS))
-    figures.extend(import_figures(settings))
-    info = machine()
-    print(table(figures, info, smoke=args.smoke))
+        rows = sync_rows(server, settings, httpx2)
+        rows += async_rows(server, settings, httpx2)
+    rows += import_rows(settings)
+    seconds = time.perf_counter() - started
+    info = machine(httpx2)
+    report = table(rows, info, notes, smoke=args.smoke)
+    judged = [row for row in rows if row.met is not None]
+    missed = [row.name for row in judged if not row.met]
+    print(report)
+    verdict = f"{len(judged) - len(missed)} of {len(judged)} targets met"
+    verdict = "smoke run, nothing judged" if args.smoke else verdict
+    print(f"\n{verdict}, in {seconds:.0f} s")
     if not args.smoke:
         RESULTS.mkdir(exist_ok=True)
-        payload = {"machine": info, "figures": [asdict(f) for f in figures]}
+        payload = {
+            "machine": info,
+            "settings": asdict(settings),
+            "seconds": round(seconds, 1),
+            "notes": notes,
+            "figures": [row.as_json() for row in rows],
+        }
         (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2) + "\n")
-        print(f"\nwritten to {RESULTS / 'latest.json'}")
-    return 0
+        (RESULTS / "latest.md").write_text(f"`make bench` ({seconds:.0f} s)\n\n{report}\n")
+        print(f"written to {RESULTS / 'latest.json'} and latest.md")
+    return 1 if args.check and missed and not args.smoke else 0
 
 
 if __name__ == "__main__":
