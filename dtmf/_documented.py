@@ -4,6 +4,14 @@
 JSON output. Each converter takes a model, whichever dialect of the service it
 came from; `parse_number` and `parse_numbers` read a number's body straight into
 its dict (the fast path of `_compat_wire.py`), falling back on the models.
+
+Each shape is declared once. The models (`_models.py`) declare the service's
+bodies; the TypedDicts here declare the documented subset of them, because they
+are `DTMF`'s public return types and a type checker needs a TypedDict written out.
+Everything else takes its keys from these two: the converters below, the fast
+path's schemas and the reference server's bodies. tests/test_documented_shapes.py
+holds each TypedDict to its model (every key a model field of the same type, or a
+documented conversion of it).
 """
 
 from __future__ import annotations
@@ -35,14 +43,20 @@ __all__ = [
 
 
 class AccountDict(TypedDict):
+    """`DTMF.account()`: the balance in satoshis."""
+
     balance: int
 
 
 class AddressDict(TypedDict):
+    """`DTMF.addresses()` and `new_address()`: a Bitcoin deposit address."""
+
     address: str
 
 
 class GroupDict(TypedDict):
+    """`DTMF.groups()`: a group of numbers to rent from, costs in satoshis."""
+
     id: str
     type: str
     name: str
@@ -56,8 +70,8 @@ class GroupDict(TypedDict):
 
 
 # The functional form, because 'from' is a Python keyword.
-MessageDict = TypedDict(
-    "MessageDict",
+_MessageFields = TypedDict(
+    "_MessageFields",
     {
         "from": "str | None",
         "to": "str | None",
@@ -69,7 +83,13 @@ MessageDict = TypedDict(
 )
 
 
+class MessageDict(_MessageFields):
+    """A message of a `NumberDict`, sent or received; `timestamp` is naive UTC."""
+
+
 class NumberDict(TypedDict):
+    """`DTMF.number()`, `numbers()`, `start_rental()`: a rented number with its messages."""
+
     e164: str
     group_id: str | None
     sms: bool | None
