@@ -15,14 +15,14 @@ import json
 from typing import Any
 
 from dtmf.testing import Emulator
-from tests.documented import API_PAGE_NUMBER
+from tests.documented import LIVE_NUMBER
 
 __all__ = ["E164S", "TOKEN", "make_bodies", "later_dialect"]
 
 TOKEN = "bench-token"
 MESSAGES = 1000
 # Which number each body belongs to, by the e164 query parameter it is asked with.
-E164S = {"small": "", "big": "", "later": API_PAGE_NUMBER["e164"]}
+E164S = {"small": "", "big": "", "later": LIVE_NUMBER["e164"]}
 
 
 def later_dialect(number: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def later_dialect(number: dict[str, Any]) -> dict[str, Any]:
                 "status": "received" if inbound else "delivered",
             }
         )
-    return {**API_PAGE_NUMBER, "assignment_start": number["assignment_start"], "messages": messages}
+    return {**LIVE_NUMBER, "assignment_start": number["assignment_start"], "messages": messages}
 
 
 def make_bodies() -> tuple[dict[str, str], dict[str, bytes]]:
