@@ -46,6 +46,7 @@ class Fault:
         return self.status is not None or self.body == "html"
 
     def describe(self) -> str:
+        """The fault in a few words, e.g. 'status=503 delay=2'."""
         parts = [
             f"status={self.status}" if self.status is not None else "",
             f"delay={self.delay:g}" if self.delay else "",

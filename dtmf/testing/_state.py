@@ -220,6 +220,7 @@ class State:
     # Accounts -----------------------------------------------------------------
 
     def add_account(self, token: str, balance: int) -> None:
+        """Open an account for `token` with `balance` satoshis."""
         if balance < 0:
             raise ValueError("a balance is never negative")
         with self.lock:
@@ -228,10 +229,12 @@ class State:
             self._accounts[token] = Account(token, balance, [new_address(self._rng)])
 
     def has_account(self, token: str) -> bool:
+        """Whether `token` belongs to an account."""
         with self.lock:
             return token in self._accounts
 
     def balance(self, token: str) -> int:
+        """The account's balance in satoshis, billing accrued up to now."""
         with self.lock:
             self._accrue()
             return self._account(token).balance
@@ -247,15 +250,18 @@ class State:
             return account.balance
 
     def account_wire(self, token: str) -> dict[str, Any]:
+        """The body of `account.get`."""
         with self.lock:
             self._accrue()
             return {"balance": self._account(token).balance}
 
     def addresses(self, token: str) -> list[dict[str, Any]]:
+        """The body of `addresses.list`."""
         with self.lock:
             return [{"address": a} for a in self._account(token).addresses]
 
     def create_address(self, token: str) -> dict[str, Any]:
+        """Make a deposit address (`addresses.create`); its body."""
         with self.lock:
             address = new_address(self._rng)
             self._account(token).addresses.append(address)
@@ -264,19 +270,23 @@ class State:
     # Groups and numbers ------------------------------------------------------
 
     def groups(self, group_type: str) -> list[dict[str, Any]]:
+        """The body of `groups.list` for one type."""
         return [g.to_wire() for g in self._groups.values() if g.type == group_type]
 
     def numbers(self, token: str) -> list[NumberDict]:
+        """The body of `numbers.list`."""
         with self.lock:
             self._accrue()
             return [r.to_wire() for r in self._account(token).rentals.values()]
 
     def number(self, token: str, e164: str) -> NumberDict:
+        """The body of `numbers.get`; NotFound unless the account rents `e164`."""
         with self.lock:
             self._accrue()
             return self._rental(token, e164).to_wire()
 
     def rent(self, token: str, group_id: str) -> NumberDict:
+        """Rent a free number of the group (`numbers.rent`), debiting its setup cost."""
         with self.lock:
             self._accrue()
             account = self._account(token)
@@ -305,6 +315,7 @@ class State:
             return rental.to_wire()
 
     def end_rental(self, token: str, e164: str) -> None:
+        """End a rental (`numbers.end_rental`): billing stops, the number is free again."""
         with self.lock:
             self._accrue()
             self._rental(token, e164)
@@ -313,6 +324,7 @@ class State:
     def set_sms_action(
         self, token: str, e164: str, action: str | None, destination: str | None
     ) -> None:
+        """Set where a rental's inbound SMS go (`numbers.set_sms_action`)."""
         with self.lock:
             self._accrue()
             rental = self._rental(token, e164)
@@ -321,6 +333,7 @@ class State:
     # Messages ----------------------------------------------------------------
 
     def send_sms(self, token: str, sender: str, recipient: str, content: str) -> None:
+        """Send an SMS from a rented number (`messages.send`), debiting its cost."""
         with self.lock:
             self._accrue()
             rental = self._rental(token, sender)
