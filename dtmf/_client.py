@@ -17,6 +17,7 @@ import httpx
 
 from ._core import (
     DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientOptions,
@@ -62,6 +63,7 @@ class RequestOptions(TypedDict, total=False):
     timeout: float | httpx.Timeout
     call_timeout: float
     max_retries: int
+    max_response_size: int
 
 
 class ClientKeywords(RequestOptions, total=False):
@@ -100,6 +102,7 @@ class BaseClient(Generic[HttpT]):
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         http_client: HttpT | None = None,
         allow_http: bool = False,
         proxy: str | httpx.Proxy | None = None,
@@ -119,10 +122,14 @@ class BaseClient(Generic[HttpT]):
                 `httpx.Timeout` for connect/read/write/pool separately).
                 Default: 30 s, 5 s to connect.
             call_timeout: Seconds a whole call may take, retries and waits
-                included. Default: 90 s.
+                included: the wait for a pooled connection, a body trickled in
+                slowly, 1xx answers. Default: 90 s.
             max_retries: How many times a failed call is retried when that is
                 safe (never for a send or a rental that may have happened).
                 Default: 2.
+            max_response_size: The largest response body a call reads, in
+                bytes after decompression; a larger one fails the call with an
+                `APIResponseValidationError`. Default: 32 MiB.
             http_client: An `httpx.Client` (`httpx.AsyncClient` for `AsyncClient`)
                 to send through instead of the one the SDK makes; you configure
                 and close it. Not combinable with the four network options below.
@@ -139,7 +146,7 @@ class BaseClient(Generic[HttpT]):
         """
         lifecycle = Lifecycle(owned=http_client is None)
         options = ClientOptions.create(
-            token, base_url, timeout, call_timeout, max_retries, allow_http
+            token, base_url, timeout, call_timeout, max_retries, allow_http, max_response_size
         )
         network_options = (proxy, verify, trust_env, limits) != (None, True, True, DEFAULT_LIMITS)
         if http_client is not None and network_options:
@@ -152,17 +159,26 @@ class BaseClient(Generic[HttpT]):
             # (HTTP_PROXY) would carry the token across the network in clear text.
             trust_env = False
         if http_client is None:
+            from . import _transport  # loads httpcore2: `import dtmf` stays lean
+
+            # The SSL context as httpx's transport makes it (certifi, SSL_CERT_FILE ...),
+            # made once for httpx's transports and httpcore2's pool (see _transport.py).
+            ssl_context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
             http_client = cast(
                 "HttpT",
                 self._http_class(
                     timeout=options.timeout,
                     follow_redirects=False,
                     proxy=proxy,
-                    verify=verify,
+                    verify=ssl_context,
                     trust_env=trust_env,
                     limits=limits,
                 ),
             )
+            _transport.use_httpcore2(http_client, ssl_context, limits)
+            # Every network wait then ends at the call's deadline, but through a proxy
+            # (given or from the environment: httpx mounts its own pool for it).
+            lifecycle.bounded = not http_client._mounts  # pyright: ignore[reportPrivateUsage]
         self._http = http_client
         self._setup(options, lifecycle)
 
@@ -206,20 +222,23 @@ class BaseClient(Generic[HttpT]):
         timeout: float | httpx.Timeout | None = None,
         call_timeout: float | None = None,
         max_retries: int | None = None,
+        max_response_size: int | None = None,
     ) -> Self:
-        """A view of this client with other timeouts or retries, sharing its connection pool.
+        """A view of this client with other timeouts, retries or body cap, sharing its pool.
 
         Args:
             timeout: Seconds each HTTP request may take (or an `httpx.Timeout`).
             call_timeout: Seconds a whole call may take, retries included.
             max_retries: How many times a failed call may be retried when safe.
+            max_response_size: The largest response body a call reads, in bytes.
 
         Example:
             ``client.with_options(timeout=5, max_retries=0).account.get()``
         """
         view = copy.copy(self)  # shares the httpx client
         view._is_view = True  # closing a view leaves its parent's pool alone
-        view._setup(self._options.changed(timeout, call_timeout, max_retries), self._lifecycle)
+        options = self._options.changed(timeout, call_timeout, max_retries, max_response_size)
+        view._setup(options, self._lifecycle)
         return view
 
     def _closing(self) -> bool:

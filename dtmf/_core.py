@@ -10,11 +10,13 @@ error messages and logging exist once.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
 import os
 import platform
+import re
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, replace
@@ -51,13 +53,31 @@ DEFAULT_BASE_URL = "https://dtmf.io/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_CALL_TIMEOUT = 90.0
 DEFAULT_MAX_RETRIES = 2
+DEADLINE = "dtmf.deadline"
+"""The request extension that carries the call's deadline (`time.monotonic()` seconds):
+the SDK's own transport (`_transport.py`) ends every network wait there."""
 
 log = logging.getLogger("dtmf")
 
 T = TypeVar("T")
 
+DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024
+"""The largest response body a call reads, in bytes after decompression (32 MiB; a
+number with 1000 messages is about 200 KB)."""
+
 Step = httpx.Request | float
 """What `exchange()` asks its driver to do: send this request, or wait this long."""
+
+
+class BodyTooLarge(Exception):
+    """A driver's report that a response body passed `max_response_size` (never raised)."""
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        super().__init__(response, limit)
+        self.response = response
+        self.limit = limit
+
+
 Outcome = httpx.Response | Exception | None
 
 
@@ -99,6 +119,14 @@ def check_base_url(base_url: str, *, allow_http: bool) -> str:
         httpx.URL(base_url)  # what httpx would refuse at the first call, refused now
     except (ValueError, httpx.InvalidURL):
         parts = None
+    if "@" in base_url.partition("?")[0].partition("#")[0]:
+        # httpx would send it as Basic auth instead of the token, and show the password
+        # in its log lines; the client's repr and errors would show it too.
+        shown = re.sub(r"(?<=//)[^/?#]*@", "****@", base_url)
+        raise ConfigurationError(
+            f"base_url {shown!r} carries a user name or password: remove it (the API "
+            "authenticates with the token alone, from token= or DTMF_TOKEN)"
+        )
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"base_url {base_url!r} is not an absolute http(s) URL (e.g. {DEFAULT_BASE_URL!r})"
@@ -147,7 +175,8 @@ class ClientOptions:
     timeout: httpx.Timeout
     call_timeout: float
     retry: RetryPolicy
-    headers: dict[str, str]
+    headers: _Headers
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
 
     @classmethod
     def create(
@@ -158,6 +187,7 @@ class ClientOptions:
         call_timeout: float,
         max_retries: int,
         allow_http: bool,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> ClientOptions:
         secret = resolve_token(token)
         url = check_base_url(
@@ -169,11 +199,8 @@ class ClientOptions:
             timeout=as_timeout(timeout),
             call_timeout=check_positive("call_timeout", call_timeout),
             retry=RetryPolicy(max_retries=check_retries(max_retries)),
-            headers={
-                "Authorization": f"Bearer {secret.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": user_agent(),
-            },
+            headers=_headers(secret),
+            max_response_size=check_size(max_response_size),
         )
 
     def changed(
@@ -181,6 +208,7 @@ class ClientOptions:
         timeout: float | httpx.Timeout | None,
         call_timeout: float | None,
         max_retries: int | None,
+        max_response_size: int | None = None,
     ) -> ClientOptions:
         options = self
         if timeout is not None:
@@ -191,10 +219,31 @@ class ClientOptions:
             options = replace(
                 options, retry=replace(options.retry, max_retries=check_retries(max_retries))
             )
+        if max_response_size is not None:
+            options = replace(options, max_response_size=check_size(max_response_size))
         return options
 
     def __repr__(self) -> str:
         return f"ClientOptions(base_url={self.base_url!r}, token=****)"
+
+
+@dataclass(frozen=True)
+class _Headers:
+    """A client's request headers, parsed once: without and with a JSON body."""
+
+    plain: httpx.Headers
+    json: httpx.Headers
+
+
+def _headers(token: Token) -> _Headers:
+    plain = {
+        "Authorization": f"Bearer {token.reveal()}",
+        "Accept": "application/json",
+        "User-Agent": user_agent(),
+    }
+    return _Headers(
+        httpx.Headers(plain), httpx.Headers({**plain, "Content-Type": "application/json"})
+    )
 
 
 def as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -208,6 +257,14 @@ def check_positive(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
         raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
+
+
+def check_size(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ConfigurationError(
+            f"max_response_size must be a whole number of bytes >= 1, got {value!r}"
+        )
+    return value
 
 
 def check_retries(value: int) -> int:
@@ -225,19 +282,24 @@ def build_request(
 ) -> httpx.Request:
     params, body = operation.split(wire)
     content: bytes | None = None
-    headers = options.headers
+    headers = options.headers.plain
     if body is not None:
         # Serialised here, not by httpx: httpx 0.27 and 0.28 write JSON with different
         # separators, and the bytes on the wire should not depend on the httpx version.
         content = _JSON.encode(body).encode()
-        headers = {**headers, "Content-Type": "application/json"}
-    return httpx.Request(
-        operation.method,
-        options.base_url + operation.path,
-        params=params,
-        content=content,
-        headers=headers,
-    )
+        headers = options.headers.json
+    query = tuple(params.items()) if params else ()
+    url = _url(options.base_url + operation.path, query)
+    return httpx.Request(operation.method, url, content=content, headers=headers)
+
+
+@functools.lru_cache(maxsize=256)
+def _url(url: str, query: tuple[tuple[str, str], ...]) -> httpx.URL:
+    """A request's URL, parsed: parsing and encoding it cost a sixth of a small call.
+
+    Bounded: calls about many numbers each parse their own (httpx's URLs are immutable,
+    so requests can share one)."""
+    return httpx.URL(url, params=query) if query else httpx.URL(url)
 
 
 def exchange(
@@ -263,10 +325,13 @@ def exchange(
             )
         request = build_request(options, operation, wire)
         request.extensions["timeout"] = _bounded(options.timeout, remaining)
+        request.extensions[DEADLINE] = deadline
         sent_at = time.monotonic()
         outcome = yield request
         elapsed_ms = (time.monotonic() - sent_at) * 1000
 
+        if isinstance(outcome, BodyTooLarge):
+            raise _too_large(operation, wire, call, outcome)
         if isinstance(outcome, Exception):
             reached = not never_reached_server(outcome)
             if log.isEnabledFor(logging.DEBUG):
@@ -322,6 +387,27 @@ def _bounded(timeout: httpx.Timeout, remaining: float) -> dict[str, float | None
         key: remaining if value is None else min(value, remaining)
         for key, value in timeout.as_dict().items()
     }
+
+
+def _too_large(
+    operation: Operation[Any, Any, Any], wire: WireFields, call: str, report: BodyTooLarge
+) -> APIResponseValidationError:
+    response = report.response
+    status = response.status_code
+    text = (
+        f"{call}: HTTP {status}, but the body is larger than max_response_size="
+        f"{report.limit} bytes, so it was not read. If such answers are expected, pass a "
+        "larger max_response_size= to the client (or to with_options())"
+    )
+    # The service answered: a paid action it accepted took place, unless the status
+    # says it refused (a 4xx other than 408).
+    refused = 400 <= status < 500 and status != 408
+    may_have_succeeded = operation.retry is Retry.NEVER_TWICE and not refused
+    if may_have_succeeded:
+        text += ". " + _how_to_check(operation, wire)
+    return APIResponseValidationError(
+        text + ".", operation=operation.name, response=response, may_have_succeeded=may_have_succeeded
+    )
 
 
 def _transport_error(

@@ -1,0 +1,165 @@
+"""One attempt of a call: send a request and read its body, within the call's bounds.
+
+The drivers (sync and async) hand each request `_core.exchange()` yields to
+`send()` / `asend()` and give back what they return: the response, read, or what
+ended the attempt (a transport exception, or `BodyTooLarge`).
+
+The body is read chunk by chunk and given up once it passes the client's
+`max_response_size` counted after decompression, so an endless body or a
+decompression bomb costs at most the cap plus one network read: gzip and deflate
+are inflated here, a bounded piece at a time (httpx's decoders inflate a whole
+network read at once, up to about a thousand times its size); any other encoding
+httpx decodes. Reading also stops at the call's deadline, whatever the transport.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+
+import httpx
+
+from ._core import DEADLINE, BodyTooLarge, Outcome
+
+__all__ = ["asend", "send"]
+
+_PIECE = 256 * 1024
+"""The most a gzip or deflate body is inflated at a time."""
+_KEPT = 4096
+"""How much of an oversized body the error keeps (errors show its beginning)."""
+
+
+class _Body:
+    """A response body as it arrives, sans I/O: `feed()` each chunk, then `end()`."""
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        self.response = response
+        self.limit = limit
+        self.deadline: float = response.request.extensions[DEADLINE]
+        self.chunks: list[bytes] = []
+        self.size = 0
+        encodings = response.headers.get_list("content-encoding", split_commas=True)
+        encoding = encodings[0].strip().lower() if len(encodings) == 1 else None
+        self.raw_deflate_next = encoding == "deflate"  # httpx's fallback, on the first chunk
+        self.inflate = (
+            zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS)
+            # Already read whole (a mock transport's answer): httpx has decoded it.
+            if encoding in ("gzip", "deflate") and not response.is_stream_consumed
+            else None
+        )
+
+    @property
+    def raw(self) -> bool:
+        """Whether to feed raw chunks (this class inflates them), else httpx's decoded ones."""
+        return self.inflate is not None
+
+    def feed(self, data: bytes) -> Outcome:
+        """Take the next chunk; an outcome ends the read."""
+        if time.monotonic() > self.deadline:
+            # A body trickled in through a transport that does not know the deadline.
+            return httpx.ReadTimeout("the call's call_timeout ran out", request=self.response.request)
+        if self.inflate is None:
+            return self._add(data)
+        try:
+            return self._inflate(data)
+        except zlib.error as exc:
+            if not self.raw_deflate_next:
+                return httpx.DecodingError(str(exc), request=self.response.request)
+            self.raw_deflate_next = False  # 'deflate' sent without its zlib header
+            self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self.feed(data)
+        finally:
+            self.raw_deflate_next = False
+
+    def _inflate(self, data: bytes) -> Outcome:
+        assert self.inflate is not None
+        while data:
+            # Bounded pieces: zlib grows its output buffer by doubling up to the bound.
+            room = min(self.limit - self.size + 1, _PIECE)
+            piece = self.inflate.decompress(data, room)
+            data = self.inflate.unconsumed_tail
+            ended = self._add(piece)
+            if ended is not None:
+                return ended
+        return None
+
+    def _add(self, piece: bytes) -> Outcome:
+        self.size += len(piece)
+        if self.size > self.limit:
+            self._keep([*self.chunks[:4], piece])
+            return BodyTooLarge(self.response, self.limit)
+        self.chunks.append(piece)
+        return None
+
+    def end(self) -> Outcome:
+        """The response, its body read, or what ended the read."""
+        if self.inflate is not None:
+            try:
+                ended = self._add(self.inflate.flush())
+            except zlib.error as exc:  # pragma: no cover - flush reports no errors in practice
+                return httpx.DecodingError(str(exc), request=self.response.request)
+            if ended is not None:
+                return ended
+        self._keep(self.chunks)
+        return self.response
+
+    def _keep(self, chunks: list[bytes]) -> None:
+        # What `response.read()` stores: `.content` and everything after it work as usual.
+        content = b"".join(chunks)
+        if self.size > self.limit:
+            content = content[:_KEPT]
+        self.response._content = content  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def send(http: httpx.Client, request: httpx.Request, limit: int) -> Outcome:
+    """Send `request` and read the response's body (at most `limit` bytes, decoded)."""
+    try:
+        response = http.send(request, stream=True, follow_redirects=False)
+    except httpx.RequestError as exc:
+        return exc
+    try:
+        body = _Body(response, limit)
+        for chunk in response.iter_raw() if body.raw else response.iter_bytes():
+            ended = body.feed(chunk)
+            if ended is not None:
+                return ended
+        return body.end()
+    except httpx.RequestError as exc:
+        return exc
+    finally:
+        response.close()
+
+
+async def _asend(http: httpx.AsyncClient, request: httpx.Request, limit: int) -> Outcome:
+    try:
+        response = await http.send(request, stream=True, follow_redirects=False)
+    except httpx.RequestError as exc:
+        return exc
+    try:
+        body = _Body(response, limit)
+        async for chunk in response.aiter_raw() if body.raw else response.aiter_bytes():
+            ended = body.feed(chunk)
+            if ended is not None:
+                return ended
+        return body.end()
+    except httpx.RequestError as exc:
+        return exc
+    finally:
+        await response.aclose()
+
+
+async def asend(
+    http: httpx.AsyncClient, request: httpx.Request, limit: int, *, bounded: bool
+) -> Outcome:
+    """`send()` for an `httpx.AsyncClient`; `bounded`: its transport ends every wait at the
+    call's deadline (the SDK's own, with no proxy mounted), else the attempt is cancelled
+    there (an `http_client` of yours, or a proxy's transport)."""
+    if bounded:
+        return await _asend(http, request, limit)
+    import anyio
+
+    deadline: float = request.extensions[DEADLINE]
+    with anyio.move_on_after(deadline - time.monotonic()):
+        return await _asend(http, request, limit)
+    # Cancelled: whether the request reached the server is unknown.
+    return httpx.ReadTimeout("the call's call_timeout ran out", request=request)
