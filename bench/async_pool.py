@@ -31,9 +31,9 @@ from typing import Any
 BODY = json.dumps({"id": 1, "email": "bench@example.com", "balance": 123456789}).encode()
 TOKEN = "bench-token"
 
-SERVER = r"""
+SERVER = rf"""
 import asyncio, sys
-BODY = %r
+BODY = {BODY!r}
 HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
         + str(len(BODY)).encode() + b"\r\n\r\n")
 class P(asyncio.Protocol):
@@ -48,10 +48,12 @@ async def main():
     print(server.sockets[0].getsockname()[1], flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 asyncio.run(main())
-""" % (BODY,)
+"""
 
 
-async def _bursts(call: Callable[[], Awaitable[Any]], width: int, calls: int) -> tuple[float, float]:
+async def _bursts(
+    call: Callable[[], Awaitable[Any]], width: int, calls: int
+) -> tuple[float, float]:
     """(CPU seconds, wall seconds) for `calls` requests in bursts of `width`."""
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(max(1, calls // width)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import ssl
 import warnings
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, cast
 
@@ -93,6 +94,8 @@ class BaseClient(Generic[HttpT]):
     _lifecycle: Lifecycle
     _requester: Any
     _is_view: bool = False
+    _root: weakref.ReferenceType[BaseClient[Any]] | None = None
+    """A view's client (the one `with_options()` was first called on), weakly."""
 
     def __init__(
         self,
@@ -185,6 +188,7 @@ class BaseClient(Generic[HttpT]):
     def _setup(self, options: ClientOptions, lifecycle: Lifecycle) -> None:
         self._options = options
         self._lifecycle = lifecycle
+        lifecycle.clients.add(self)
         # Resources are made once per client (and per view): each call is then plain
         # attribute lookups, and IPython's completion sees them without running code.
         self._requester = requester = self._requester_class(self, self._http, options, lifecycle)  # type: ignore[arg-type]
@@ -234,17 +238,26 @@ class BaseClient(Generic[HttpT]):
 
         Example:
             ``client.with_options(timeout=5, max_retries=0).account.get()``
+
+        A view closes with its client. Closing a view, or leaving its `with` block,
+        leaves the pool to its client while that client is alive; a view of a client
+        nothing else holds closes the pool: `with dtmf.Client().with_options(timeout=5)
+        as client:` neither leaks the pool nor warns.
         """
         view = copy.copy(self)  # shares the httpx client
-        view._is_view = True  # closing a view leaves its parent's pool alone
+        view._is_view = True  # closing a view leaves its parent's pool alone ...
+        view._root = self._root or weakref.ref(self)  # ... while the parent is alive
         options = self._options.changed(timeout, call_timeout, max_retries, max_response_size)
         view._setup(options, self._lifecycle)
         return view
 
     def _closing(self) -> bool:
         """Mark the client closed; whether its httpx client is now ours to close."""
-        if self._lifecycle.closed or self._is_view:
+        if self._lifecycle.closed:
             return False
+        if self._is_view and self._root is not None and self._root() is not None:
+            return False  # its client closes the pool
+        # A client, or a view whose client is gone.
         self._lifecycle.closed = True
         return self._lifecycle.owned
 
@@ -261,8 +274,9 @@ class BaseClient(Generic[HttpT]):
             self._warn_unclosed
             and lifecycle is not None
             and lifecycle.owned
-            and not self._is_view
             and not lifecycle.closed
+            # The last of the client and its views to go warns.
+            and not any(other is not self for other in lifecycle.clients)
         ):
             warnings.warn(
                 f"{self!r} was never closed: use it in a `with` block or call close()",
@@ -300,7 +314,8 @@ class Client(BaseClient[httpx.Client]):
     def close(self) -> None:
         """Close the connection pool (idempotent).
 
-        Views from `with_options()` close with it; closing a view does nothing.
+        Views from `with_options()` close with it; closing a view does nothing while its
+        client is alive (see `with_options()`).
         """
         if self._closing():
             self._http.close()
@@ -341,7 +356,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     async def aclose(self) -> None:
         """Close the connection pool (idempotent).
 
-        Views from `with_options()` close with it; closing a view does nothing.
+        Views from `with_options()` close with it; closing a view does nothing while its
+        client is alive (see `with_options()`).
         """
         if not self._closing():
             return

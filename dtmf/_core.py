@@ -404,9 +404,12 @@ def _too_large(
     refused = 400 <= status < 500 and status != 408
     may_have_succeeded = operation.retry is Retry.NEVER_TWICE and not refused
     if may_have_succeeded:
-        text += ". " + _how_to_check(operation, wire)
+        text += ". " + operation.advice_if_unsure(wire)
     return APIResponseValidationError(
-        text + ".", operation=operation.name, response=response, may_have_succeeded=may_have_succeeded
+        text + ".",
+        operation=operation.name,
+        response=response,
+        may_have_succeeded=may_have_succeeded,
     )
 
 

@@ -10,6 +10,7 @@ goes down: resource method -> requester -> core -> parse -> bind.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
@@ -19,6 +20,7 @@ from ._binding import Bindable
 from ._contract import Operation, WireFields
 from ._core import ClientOptions, Outcome, exchange, parse_result
 from ._errors import ClientClosedError, WrongEventLoopError
+from ._send import asend, send
 
 __all__ = ["AsyncRequester", "Lifecycle", "Resource", "SyncRequester"]
 
@@ -32,13 +34,18 @@ HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 class Lifecycle:
     """Whether the connection pool a client and its `with_options()` views share is closed."""
 
-    __slots__ = ("__weakref__", "closed", "loop", "owned")  # weakly referable (DTMF's finalizer)
+    __slots__ = ("__weakref__", "bounded", "clients", "closed", "loop", "owned")  # weakly
+    # referable (DTMF's finalizer)
 
     def __init__(self, *, owned: bool) -> None:
         self.owned = owned
         """Whether the SDK made the pool (else it is the user's `http_client=`)."""
+        self.bounded = False
+        """Whether its transport ends every network wait at the call's deadline."""
         self.closed = False
         self.loop: object = None  # an AsyncClient's event loop, once it has run in one
+        self.clients: weakref.WeakSet[object] = weakref.WeakSet()
+        """The client and its views alive: the last one collected warns if none closed it."""
 
 
 def running_loop() -> object:
@@ -56,10 +63,8 @@ def running_loop() -> object:
 class _Requester(Generic[HttpT]):
     """What both drivers share: the client's options, pool, lifecycle, and binding."""
 
-    __slots__ = ("http", "lifecycle", "options", "owner")
+    __slots__ = ("_owner", "http", "lifecycle", "options")
 
-    owner: object
-    """The client whose methods use this requester: results are bound to it."""
     http: HttpT
     options: ClientOptions
     lifecycle: Lifecycle
@@ -67,16 +72,30 @@ class _Requester(Generic[HttpT]):
     def __init__(
         self, owner: object, http: HttpT, options: ClientOptions, lifecycle: Lifecycle
     ) -> None:
-        self.owner = owner
+        # Weakly: the client holds its resources, which hold this; a strong reference
+        # back would keep a dropped client alive until the garbage collector ran.
+        self._owner = weakref.ref(owner)
         self.http = http
         self.options = options
         self.lifecycle = lifecycle
 
-    def _check_open(self) -> None:
+    @property
+    def owner(self) -> object:
+        """The client whose methods use this requester: results are bound to it."""
+        owner = self._owner()
+        if owner is None:
+            raise ClientClosedError(
+                "this resource's client was garbage-collected: keep the client, e.g. "
+                "`with dtmf.Client() as client:`, and call through it"
+            )
+        return owner
+
+    def _check_open(self, retrying: str = "") -> None:
         if self.lifecycle.closed:
             name = type(self.owner).__name__
+            state = f"was closed while {retrying} waited to retry" if retrying else "is closed"
             raise ClientClosedError(
-                f"{name} is closed: create a new one (or use it in a `with` block)"
+                f"{name} {state}: create a new one (or use it in a `with` block)"
             )
 
     def _result(
@@ -117,13 +136,11 @@ class SyncRequester(_Requester[httpx.Client]):
             while True:
                 step = steps.send(outcome)
                 if isinstance(step, httpx.Request):
-                    try:
-                        outcome = self.http.send(step, follow_redirects=False)
-                    except httpx.RequestError as exc:
-                        outcome = exc
+                    outcome = send(self.http, step, self.options.max_response_size)
                 else:
                     time.sleep(step)
                     outcome = None
+                    self._check_open(operation.name)  # closed meanwhile by another thread?
         except StopIteration as done:
             response: httpx.Response = done.value
         return self._result(operation, wire, response, parse)
@@ -151,15 +168,18 @@ class AsyncRequester(_Requester[httpx.AsyncClient]):
             while True:
                 step = steps.send(outcome)
                 if isinstance(step, httpx.Request):
-                    try:
-                        outcome = await self.http.send(step, follow_redirects=False)
-                    except httpx.RequestError as exc:
-                        outcome = exc
+                    outcome = await asend(
+                        self.http,
+                        step,
+                        self.options.max_response_size,
+                        bounded=self.lifecycle.bounded,
+                    )
                 else:
                     import anyio  # only async code waits: `import dtmf` stays lean
 
                     await anyio.sleep(step)
                     outcome = None
+                    self._check_open(operation.name)  # closed meanwhile by another task?
         except StopIteration as done:
             response: httpx.Response = done.value
         return self._result(operation, wire, response, parse)

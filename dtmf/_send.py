@@ -57,7 +57,9 @@ class _Body:
         """Take the next chunk; an outcome ends the read."""
         if time.monotonic() > self.deadline:
             # A body trickled in through a transport that does not know the deadline.
-            return httpx.ReadTimeout("the call's call_timeout ran out", request=self.response.request)
+            return httpx.ReadTimeout(
+                "the call's call_timeout ran out", request=self.response.request
+            )
         if self.inflate is None:
             return self._add(data)
         try:
@@ -108,7 +110,7 @@ class _Body:
         content = b"".join(chunks)
         if self.size > self.limit:
             content = content[:_KEPT]
-        self.response._content = content  # pyright: ignore[reportAttributeAccessIssue]
+        self.response._content = content  # pyright: ignore[reportPrivateUsage]
 
 
 def send(http: httpx.Client, request: httpx.Request, limit: int) -> Outcome:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, MutableMapping
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -97,7 +97,9 @@ class _Backend(httpcore2.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.NetworkStream:
         bounded = _bounded(timeout, httpcore2.ConnectTimeout)
-        return _Stream(self._backend.connect_tcp(host, port, bounded, local_address, socket_options))
+        return _Stream(
+            self._backend.connect_tcp(host, port, bounded, local_address, socket_options)
+        )
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -212,6 +214,10 @@ def _as_httpcore(exc: Exception) -> Exception:
     return mapped
 
 
+def _extensions(request: httpcore.Request) -> MutableMapping[str, Any]:
+    return request.extensions  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+
+
 def _request(request: httpcore.Request) -> httpcore2.Request:
     url = request.url
     return httpcore2.Request(
@@ -219,7 +225,7 @@ def _request(request: httpcore.Request) -> httpcore2.Request:
         url=httpcore2.URL(scheme=url.scheme, host=url.host, port=url.port, target=url.target),
         headers=request.headers,
         content=request.stream,
-        extensions=request.extensions,
+        extensions=_extensions(request),
     )
 
 
@@ -260,7 +266,7 @@ class _SyncPool:
         self._pool = pool
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
-        deadline: float | None = request.extensions.get(DEADLINE)
+        deadline: float | None = _extensions(request).get(DEADLINE)
         token = _deadline.set(deadline)
         try:
             response = self._pool.handle_request(_request(request))
@@ -273,7 +279,7 @@ class _SyncPool:
             response.status,
             headers=response.headers,
             content=_SyncBody(stream, deadline),
-            extensions=response.extensions,
+            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
         )
 
     def close(self) -> None:
@@ -321,7 +327,7 @@ class _AsyncPool:
         self._pool = pool
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        deadline: float | None = request.extensions.get(DEADLINE)
+        deadline: float | None = _extensions(request).get(DEADLINE)
         token = _deadline.set(deadline)
         try:
             response = await self._pool.handle_async_request(_request(request))
@@ -334,7 +340,7 @@ class _AsyncPool:
             response.status,
             headers=response.headers,
             content=_AsyncBody(stream, deadline),
-            extensions=response.extensions,
+            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
         )
 
     async def aclose(self) -> None:

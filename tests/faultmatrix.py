@@ -31,6 +31,8 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpx
+
 import dtmf
 from dtmf._contract import OPERATIONS, Retry
 from dtmf.testing import Emulator
@@ -529,6 +531,198 @@ def totals_lines(results: Iterable[CellResult]) -> list[str]:
     ]
 
 
+# Hostile servers: the hard bounds of a call (issue 14) ---------------------------
+
+HOSTILE_CALL_TIMEOUT = 1.5
+HOSTILE_POOL_CALLS = 4
+"""Calls at once on a 1-connection pool to the 'slow' server (1 s per request)."""
+MEMORY_ALLOWANCE = 8 * 1024 * 1024
+"""What a capped read may hold beyond the cap: network reads, parser, the error."""
+
+
+@dataclass
+class HostileResult:
+    """One call (or, for the pool, the slowest of several) against a hostile server."""
+
+    case: str
+    transport: Transport
+    error: BaseException | None
+    seconds: float
+    peak: int
+    """Peak traced Python memory during the call, in bytes."""
+
+    @property
+    def past(self) -> float:
+        """Seconds the call ran past its call_timeout (0 if it ended in time)."""
+        return max(0.0, self.seconds - HOSTILE_CALL_TIMEOUT)
+
+    @property
+    def clear(self) -> bool:
+        error = self.error
+        return error is None or (
+            isinstance(error, dtmf.APIError)
+            and error.operation == "account.get"
+            and "account.get" in str(error)
+        )
+
+    def problems(self) -> list[str]:
+        from dtmf._core import DEFAULT_MAX_RESPONSE_SIZE
+
+        found: list[str] = []
+        if not self.clear:
+            found.append(f"unclear failure {self.error!r}")
+        if self.past > 1.0:
+            found.append(f"ran {self.past:.2f} s past call_timeout")
+        if self.peak > DEFAULT_MAX_RESPONSE_SIZE + MEMORY_ALLOWANCE:
+            found.append(f"peak memory {self.peak / 2**20:.1f} MiB")
+        return found
+
+
+HOSTILE_CASES = {
+    "endless body": "endless",
+    "gzip bomb": "gzip-bomb",
+    "trickled body": "trickle",
+    "endless 100 Continue": "continue",
+    "pool wait": "slow",
+}
+
+
+def _hostile_client(transport: Transport, behaviour: Any, base_url: str) -> Any:
+    from tests.hostile import async_hostile_transport, hostile_transport
+
+    options: dict[str, Any] = {"call_timeout": HOSTILE_CALL_TIMEOUT, "max_retries": 0}
+    if behaviour == "slow":
+        options["limits"] = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    if transport.wire == "in-process":
+        if transport.kind == "sync":
+            http = httpx.Client(transport=hostile_transport(behaviour))
+            return dtmf.Client(TOKEN, http_client=http, **options)
+        ahttp = httpx.AsyncClient(transport=async_hostile_transport(behaviour))
+        return dtmf.AsyncClient(TOKEN, http_client=ahttp, **options)
+    if transport.kind == "sync":
+        return dtmf.Client(TOKEN, base_url=base_url, **options)
+    return dtmf.AsyncClient(TOKEN, base_url=base_url, **options)
+
+
+def _warm_up() -> None:
+    """Make the gzip bomb and load what a first call loads, outside the measured call."""
+    from tests.hostile import ACCOUNT, bomb
+
+    bomb()
+    answer = httpx.MockTransport(lambda request: httpx.Response(200, content=ACCOUNT))
+    with httpx.Client(transport=answer) as http, dtmf.Client(TOKEN, http_client=http) as client:
+        client.account.get()
+
+
+def run_hostile(case: str, transport: Transport) -> HostileResult:
+    """One hostile cell: the call's outcome, its time and its peak memory."""
+    import threading
+    import tracemalloc
+
+    from tests.hostile import HostileServer
+
+    behaviour: Any = HOSTILE_CASES[case]
+    calls = HOSTILE_POOL_CALLS if behaviour == "slow" else 1
+    errors: list[BaseException] = []
+    durations: list[float] = []
+
+    def record(started: float, error: BaseException | None) -> None:
+        durations.append(time.monotonic() - started)
+        if error is not None:
+            errors.append(error)
+
+    _warm_up()
+    with HostileServer(behaviour) as server:
+        client = _hostile_client(transport, behaviour, server.base_url)
+        tracemalloc.start()
+        try:
+            if transport.kind == "sync":
+
+                def call() -> None:
+                    started = time.monotonic()
+                    try:
+                        client.account.get()
+                    except Exception as exc:
+                        record(started, exc)
+                    else:
+                        record(started, None)
+
+                threads = [threading.Thread(target=call) for _ in range(calls)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                client.close()
+            else:
+
+                async def acall() -> None:
+                    started = time.monotonic()
+                    try:
+                        await client.account.get()
+                    except Exception as exc:
+                        record(started, exc)
+                    else:
+                        record(started, None)
+
+                async def run() -> None:
+                    async with client:
+                        await asyncio.gather(*(acall() for _ in range(calls)))
+
+                asyncio.run(run())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    error = next((e for e in errors if not isinstance(e, dtmf.APIError)), None)
+    return HostileResult(
+        case, transport, error or (errors[0] if errors else None), max(durations), peak
+    )
+
+
+def hostile_cells() -> list[tuple[str, Transport]]:
+    from tests.hostile import IN_PROCESS
+
+    return [
+        (case, t)
+        for case, behaviour in HOSTILE_CASES.items()
+        for t in TRANSPORTS
+        if t.wire == "port" or behaviour in IN_PROCESS
+    ]
+
+
+def render_hostile(results: Iterable[HostileResult]) -> str:
+    from dtmf._core import DEFAULT_MAX_RESPONSE_SIZE
+
+    results = list(results)
+    cap = DEFAULT_MAX_RESPONSE_SIZE / 2**20
+    head = (
+        f"hostile servers (call_timeout={HOSTILE_CALL_TIMEOUT:g} s, max_response_size="
+        f"{cap:g} MiB, max_retries=0; the pool wait is {HOSTILE_POOL_CALLS} calls on one "
+        "connection to a server taking 1 s each: the slowest counts)"
+    )
+    lines = ["", head, "-" * len(head)]
+    lines.append(f"{'case':21} {'transport':17} {'outcome':28} {'past call_timeout':>17} peak")
+    for r in results:
+        outcome = "ok" if r.error is None else type(r.error).__name__
+        if getattr(r.error, "may_have_succeeded", False):
+            outcome += "?"
+        flag = "  <- " + "; ".join(r.problems()) if r.problems() else ""
+        lines.append(
+            f"{r.case:21} {r.transport!s:17} {outcome:28} {r.past:16.2f}s "
+            f"{r.peak / 2**20:6.1f} MiB{flag}"
+        )
+    worst_past = max((r.past for r in results), default=0.0)
+    worst_peak = max((r.peak for r in results), default=0) / 2**20
+    lines += [
+        "",
+        f"hostile cells:        {len(results)}, unclear failures "
+        f"{sum(not r.clear for r in results)}",
+        f"longest past call_timeout: {worst_past:.2f} s (bound: 1 s)",
+        f"peak memory:          {worst_peak:.1f} MiB (bound: the {cap:g} MiB cap + "
+        f"{MEMORY_ALLOWANCE / 2**20:g} MiB)",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     names = [a for a in argv if a in OPS] or NAMES
     cells = [(t, n, f) for (t, n, f) in CELLS if n in names]
@@ -541,7 +735,10 @@ def main(argv: list[str]) -> int:
     from tests import faultscenarios
 
     scenario_failures = faultscenarios.main()
-    return 1 if bad or scenario_failures else 0
+    # The hard bounds of a call: time and size against hostile servers.
+    hostile = [run_hostile(case, t) for case, t in hostile_cells()]
+    print(render_hostile(hostile))
+    return 1 if bad or scenario_failures or any(r.problems() for r in hostile) else 0
 
 
 if __name__ == "__main__":

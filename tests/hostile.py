@@ -155,7 +155,7 @@ class _Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         if self.behaviour == "endless":
             while True:
-                yield CHUNK
+                yield b"x" * len(CHUNK)  # a new buffer each time, as from a socket
         elif self.behaviour == "gzip-bomb":
             body = bomb()
             for start in range(0, len(body), 65536):
@@ -174,7 +174,7 @@ class _Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield bytes([byte])
             return
         for chunk in self:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             yield chunk
 
 

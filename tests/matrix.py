@@ -5,7 +5,10 @@ under .matrix/<name>:
 
 - lowest: Python 3.10 with the lowest dependency versions pyproject.toml declares
   (tests/constraints-lowest.txt);
-- newest: Python 3.13 with the newest versions the declared ranges allow.
+- newest: Python 3.13 with the newest versions the declared ranges allow;
+- httpx2: the newest leg with httpx2 installed and `httpx2.alias_httpx()` run at
+  interpreter start (a .pth file), so `import httpx` is httpx2 and `import httpcore`
+  httpcore2: how an application that moved to httpx2 runs the SDK (README "httpx2").
 
 Installs from the package index, so it takes minutes: it is not part of `make test`.
 The interpreters are found as `$PY310` / `$PY313` (default python3.10 / python3.13 on
@@ -32,12 +35,17 @@ class Leg:
     python: str  # "3.10"
     env_var: str
     constraints: Path | None
+    alias_httpx2: bool = False
 
 
 LEGS = (
     Leg("lowest", "3.10", "PY310", ROOT / "tests" / "constraints-lowest.txt"),
     Leg("newest", "3.13", "PY313", None),
+    Leg("httpx2", "3.13", "PY313", None, alias_httpx2=True),
 )
+
+# Run by the interpreter at start (a .pth line starting with "import" is executed).
+_ALIAS_PTH = "import httpx2; httpx2.alias_httpx()\n"
 
 
 def _works(python: str) -> bool:
@@ -87,6 +95,18 @@ def run_leg(leg: Leg) -> tuple[bool, float, str]:
     if leg.constraints is not None:
         install += ["--constraint", str(leg.constraints)]
     run(install)
+    pytest_options: list[str] = []
+    if leg.alias_httpx2:
+        run([*pip, "httpx2"])
+        site = subprocess.run(
+            [bin_python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        Path(site, "dtmf_httpx2_alias.pth").write_text(_ALIAS_PTH)
+        # httpx2 imports anyio before pytest can rewrite its plugin's asserts.
+        pytest_options = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     versions = subprocess.run(
         [bin_python, "-c", _VERSIONS], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -95,14 +115,17 @@ def run_leg(leg: Leg) -> tuple[bool, float, str]:
     env.pop("DTMF_TOKEN", None)
     env.pop("DTMF_BASE_URL", None)
     env.pop("DTMF_LOG", None)
-    result = subprocess.run([str(venv / "bin" / "pytest"), "-q", "-x"], cwd=ROOT, env=env)
+    result = subprocess.run(
+        [str(venv / "bin" / "pytest"), "-q", "-x", *pytest_options], cwd=ROOT, env=env
+    )
     return result.returncode == 0, time.monotonic() - started, versions
 
 
 _VERSIONS = (
     "import sys, httpx, pydantic, anyio, dateutil, uvicorn, importlib.metadata as m; "
     "print('python', sys.version.split()[0], 'pydantic', pydantic.VERSION, "
-    "'httpx', httpx.__version__, 'anyio', m.version('anyio'), "
+    "httpx.__name__, httpx.__version__, 'httpcore2', m.version('httpcore2'), "
+    "'anyio', m.version('anyio'), "
     "'python-dateutil', m.version('python-dateutil'), 'anyascii', m.version('anyascii'), "
     "'typing-extensions', m.version('typing-extensions'), 'uvicorn', uvicorn.__version__)"
 )

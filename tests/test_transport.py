@@ -109,11 +109,12 @@ def test_requests_are_byte_for_byte_what_httpx_builds() -> None:
 
 @pytest.mark.parametrize("behaviour", ["trickle", "continue"])
 def test_call_timeout_bounds_a_trickle_and_endless_1xx_sync(behaviour: Any) -> None:
-    with HostileServer(behaviour) as server, dtmf.Client(
-        TOKEN, base_url=server.base_url, call_timeout=1.0, timeout=5
-    ) as client:
+    with (
+        HostileServer(behaviour) as server,
+        dtmf.Client(TOKEN, base_url=server.base_url, call_timeout=1.0, timeout=5) as client,
+    ):
         started = time.monotonic()
-        with pytest.raises(dtmf.APITimeoutError, match="account.get"):
+        with pytest.raises(dtmf.APITimeoutError, match=r"account\.get"):
             client.account.get()
         assert time.monotonic() - started < 1.0 + SLACK
 
@@ -125,7 +126,7 @@ def test_call_timeout_bounds_a_trickle_and_endless_1xx_async(behaviour: Any) -> 
             TOKEN, base_url=server.base_url, call_timeout=1.0, timeout=5
         ) as client:
             started = time.monotonic()
-            with pytest.raises(dtmf.APITimeoutError, match="account.get"):
+            with pytest.raises(dtmf.APITimeoutError, match=r"account\.get"):
                 await client.account.get()
             return time.monotonic() - started
 
@@ -147,9 +148,10 @@ def test_call_timeout_counts_the_wait_for_a_pooled_connection_sync() -> None:
             errors.append(exc)
         durations.append(time.monotonic() - started)
 
-    with HostileServer("slow") as server, dtmf.Client(
-        TOKEN, base_url=server.base_url, call_timeout=2.5, limits=limits
-    ) as client:
+    with (
+        HostileServer("slow") as server,
+        dtmf.Client(TOKEN, base_url=server.base_url, call_timeout=2.5, limits=limits) as client,
+    ):
         threads = [threading.Thread(target=call) for _ in range(6)]
         for thread in threads:
             thread.start()
@@ -161,7 +163,8 @@ def test_call_timeout_counts_the_wait_for_a_pooled_connection_sync() -> None:
     # Those that waited for the pool (then, the connection being closed by a timed-out
     # read, for a new one) were never sent, and say so.
     never_sent = [e for e in errors if "free connection" in str(e) or "connecting" in str(e)]
-    assert never_sent and all("never reached" in str(e) for e in never_sent)
+    assert never_sent
+    assert all("never reached" in str(e) for e in never_sent)
 
 
 def test_call_timeout_counts_the_wait_for_a_pooled_connection_async() -> None:
@@ -187,7 +190,8 @@ def test_call_timeout_counts_the_wait_for_a_pooled_connection_async() -> None:
     with HostileServer("slow") as server:
         durations, errors = _arun(run)
     assert max(durations) < 2.5 + SLACK
-    assert errors and all(isinstance(e, dtmf.APITimeoutError) for e in errors)
+    assert errors
+    assert all(isinstance(e, dtmf.APITimeoutError) for e in errors)
 
 
 def test_call_timeout_under_trio() -> None:
@@ -208,31 +212,35 @@ def test_a_trickle_through_your_own_http_client_ends_at_call_timeout() -> None:
     """The best available without the SDK's transport: checked between body chunks
     (sync), cancelled at the deadline (async)."""
     budget = TRICKLE_INTERVAL * len(ACCOUNT) / 4
-    with httpx.Client(transport=hostile_transport("trickle")) as http, dtmf.Client(
-        TOKEN, http_client=http, call_timeout=budget
-    ) as client:
+    with (
+        httpx.Client(transport=hostile_transport("trickle")) as http,
+        dtmf.Client(TOKEN, http_client=http, call_timeout=budget) as client,
+    ):
         started = time.monotonic()
         with pytest.raises(dtmf.APITimeoutError):
             client.account.get()
         assert time.monotonic() - started < budget + SLACK
 
     async def run() -> float:
-        async with httpx.AsyncClient(transport=async_hostile_transport("trickle")) as http:
-            async with dtmf.AsyncClient(TOKEN, http_client=http, call_timeout=budget) as client:
-                started = time.monotonic()
-                with pytest.raises(dtmf.APITimeoutError):
-                    await client.account.get()
-                return time.monotonic() - started
+        async with (
+            httpx.AsyncClient(transport=async_hostile_transport("trickle")) as http,
+            dtmf.AsyncClient(TOKEN, http_client=http, call_timeout=budget) as client,
+        ):
+            started = time.monotonic()
+            with pytest.raises(dtmf.APITimeoutError):
+                await client.account.get()
+            return time.monotonic() - started
 
     assert _arun(run) < budget + SLACK
 
 
 def test_a_paid_action_cut_by_call_timeout_may_have_succeeded() -> None:
-    with HostileServer("trickle") as server, dtmf.Client(
-        TOKEN, base_url=server.base_url, call_timeout=0.5
-    ) as client:
-        with pytest.raises(dtmf.APITimeoutError) as caught:
-            client.messages.send("+447700900123", "+447700900124", "hi")
+    with (
+        HostileServer("trickle") as server,
+        dtmf.Client(TOKEN, base_url=server.base_url, call_timeout=0.5) as client,
+        pytest.raises(dtmf.APITimeoutError) as caught,
+    ):
+        client.messages.send("+447700900123", "+447700900124", "hi")
     assert caught.value.may_have_succeeded
     assert "may or may not" in str(caught.value)
 
@@ -261,9 +269,7 @@ ALLOWANCE = 2 * 1024 * 1024
 
 @pytest.mark.parametrize("behaviour", ["endless", "gzip-bomb"])
 @pytest.mark.parametrize("wire", ["port", "in-process"])
-def test_a_body_past_the_cap_is_refused_with_bounded_memory_sync(
-    behaviour: Any, wire: str
-) -> None:
+def test_a_body_past_the_cap_is_refused_with_bounded_memory_sync(behaviour: Any, wire: str) -> None:
     with HostileServer(behaviour) as server:
         if wire == "port":
             client = dtmf.Client(TOKEN, base_url=server.base_url, max_response_size=CAP)
@@ -312,9 +318,10 @@ def test_the_default_cap_and_raising_it() -> None:
     assert DEFAULT_MAX_RESPONSE_SIZE == 32 * 1024 * 1024
     assert BOMB_SIZE > DEFAULT_MAX_RESPONSE_SIZE
     small = len(ACCOUNT) - 1
-    with httpx.Client(transport=httpx.MockTransport(_answer_account)) as http, dtmf.Client(
-        TOKEN, http_client=http, max_response_size=small
-    ) as client:
+    with (
+        httpx.Client(transport=httpx.MockTransport(_answer_account)) as http,
+        dtmf.Client(TOKEN, http_client=http, max_response_size=small) as client,
+    ):
         with pytest.raises(dtmf.APIResponseValidationError, match="max_response_size"):
             client.account.get()
         assert client.with_options(max_response_size=len(ACCOUNT)).account.get().balance == 1000
@@ -337,14 +344,17 @@ def test_gzip_and_deflate_bodies_still_read() -> None:
         ("deflate", raw_deflate.compress(ACCOUNT) + raw_deflate.flush()),  # no zlib header
     ]:
         transport = httpx.MockTransport(answer(encoding, body))
-        with httpx.Client(transport=transport) as http, dtmf.Client(
-            TOKEN, http_client=http
-        ) as client:
+        with (
+            httpx.Client(transport=transport) as http,
+            dtmf.Client(TOKEN, http_client=http) as client,
+        ):
             assert client.account.get().balance == 1000
     transport = httpx.MockTransport(answer("gzip", b"not gzip"))
-    with httpx.Client(transport=transport) as http, dtmf.Client(
-        TOKEN, http_client=http, max_retries=0
-    ) as client, pytest.raises(dtmf.APIConnectionError, match="account.get"):
+    with (
+        httpx.Client(transport=transport) as http,
+        dtmf.Client(TOKEN, http_client=http, max_retries=0) as client,
+        pytest.raises(dtmf.APIConnectionError, match=r"account\.get"),
+    ):
         client.account.get()
 
 
@@ -370,7 +380,7 @@ def test_closing_while_a_call_waits_to_retry_raises_client_closed_sync() -> None
         client = dtmf.Client(TOKEN, http_client=http)
         closer = threading.Timer(0.2, client.close)
         closer.start()
-        with pytest.raises(dtmf.ClientClosedError, match="account.get waited to retry"):
+        with pytest.raises(dtmf.ClientClosedError, match=r"account\.get waited to retry"):
             client.account.get()
         closer.join()
 
@@ -385,7 +395,7 @@ def test_closing_while_a_call_waits_to_retry_raises_client_closed_async() -> Non
                 await client.aclose()
 
             closing = asyncio.create_task(close_soon())
-            with pytest.raises(dtmf.ClientClosedError, match="account.get waited to retry"):
+            with pytest.raises(dtmf.ClientClosedError, match=r"account\.get waited to retry"):
                 await client.account.get()
             await closing
 
@@ -400,7 +410,8 @@ def test_a_with_options_view_as_a_context_manager() -> None:
             with client.with_options(timeout=5) as view:
                 assert not view.is_closed
             assert not client.is_closed
-        assert client.is_closed and view.is_closed
+        assert client.is_closed
+        assert view.is_closed
         # ... and a view of a client nobody holds closes the pool at its block's end.
         with dtmf.Client(TOKEN).with_options(timeout=5) as view:
             assert not view.is_closed
@@ -409,10 +420,27 @@ def test_a_with_options_view_as_a_context_manager() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://bob:s3cret@dtmf.io/api/v1", "https://:s3cret@dtmf.io/api/v1"]
+    "url",
+    [
+        "https://bob:s3cret@dtmf.io/api/v1",
+        "https://:s3cret@dtmf.io/api/v1",
+        "http://localhost:s3cret@evil.example/api",  # not this machine either
+    ],
 )
 def test_a_base_url_with_credentials_is_refused_without_showing_them(url: str) -> None:
     with pytest.raises(dtmf.ConfigurationError, match="user name or password") as caught:
         dtmf.Client(TOKEN, base_url=url)
     assert "s3cret" not in str(caught.value)
-    assert "****@dtmf.io" in str(caught.value)
+    assert "****@" in str(caught.value)
+
+
+def test_the_hostile_rows_of_make_faults() -> None:
+    """`make faults` runs every hostile row; here one row, so that the table never rots."""
+    from tests.faultmatrix import TRANSPORTS, render_hostile, run_hostile
+
+    results = [run_hostile("endless body", transport) for transport in TRANSPORTS]
+    assert [r.problems() for r in results] == [[]] * len(TRANSPORTS)
+    assert all(isinstance(r.error, dtmf.APIResponseValidationError) for r in results)
+    table = render_hostile(results)
+    assert "unclear failures 0" in table
+    assert "longest past call_timeout" in table
