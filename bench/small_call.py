@@ -106,7 +106,8 @@ def main() -> int:
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    assert server.stdin is not None and server.stdout is not None
+    assert server.stdin is not None
+    assert server.stdout is not None
     server.stdin.write(json.dumps(bodies) + "\n")
     server.stdin.flush()
     base = f"http://127.0.0.1:{server.stdout.readline().strip()}/api/v1"

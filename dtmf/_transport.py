@@ -1,26 +1,28 @@
 """The connection pool under the SDK's own httpx clients, and the call's deadline on every wait.
 
 httpx stays the SDK's HTTP API: the clients are `httpx.Client` / `httpx.AsyncClient`
-with httpx's own `HTTPTransport` / `AsyncHTTPTransport`, so timeouts, limits, proxies,
-`verify`, `trust_env`, the exceptions, and tools that hook httpx's transports (vcrpy,
-pytest-recording) behave as with httpx alone. Only the connection pool inside the
-transport is httpcore2's (the pool of httpx's maintained fork) instead of httpcore
-1.0's, which spends most of an async burst's CPU re-scanning its queue
-(encode/httpcore#1035) and probes for sniffio on every lock. Measured with
-`bench/transport.py`: see README "Performance".
+with subclasses of httpx's own `HTTPTransport` / `AsyncHTTPTransport`, so timeouts,
+limits, proxies, `verify`, `trust_env`, the exceptions, and tools that hook httpx's
+transports (vcrpy, pytest-recording) behave as with httpx alone. Only the connection
+pool is httpcore2's (the pool of httpx's maintained fork) instead of httpcore 1.0's,
+which spends most of an async burst's CPU re-scanning its queue (encode/httpcore#1035)
+and probes for sniffio on every lock. Measured with `bench/async_pool.py`: see README
+"Performance".
 
 Every socket wait in that pool (connect, TLS, each read and write) is clamped to
 what is left of the call's `call_timeout`, read from the request's `dtmf.deadline`
 extension; so a body trickled a byte at a time or endless `100 Continue` answers
 end in a timeout at the deadline, like a slow server does. Requests through an
-`http_client` of your own, or through a proxy, keep httpx's own pool and only get
-per-request timeouts (README "Timeouts and retries").
+`http_client` of your own, or through a proxy, keep httpx's own pool: `_send.py`
+bounds those as well as it can (README "Timeouts and retries").
 
-httpx's transport calls `self._pool.handle_request(httpcore.Request)`; `_SyncPool`
-and `_AsyncPool` answer that call from httpcore2 (httpx is at its last release,
-0.28.1, and the SDK pins `httpx<0.29`, so that seam holds still). Under
-`httpx2.alias_httpx()` `httpcore` is httpcore2 itself, and the adapters still apply
-the deadline.
+`_Transport` / `_AsyncTransport` send straight to httpcore2. While a tool hooks
+httpx's transport methods they go through the hook, whose httpx code calls
+`self._pool.handle_request(httpcore.Request)`: `_SyncPool` and `_AsyncPool` answer
+that call from httpcore2. httpx is at its last release, 0.28.1, and the SDK pins
+`httpx<0.29`, so the private seams used here (`Client._transport`,
+`HTTPTransport._pool`, `Client._cookies`) hold still; under `httpx2.alias_httpx()`
+they are httpx2's, the same.
 """
 
 from __future__ import annotations
@@ -180,33 +182,36 @@ class _AsyncBackend(httpcore2.AsyncNetworkBackend):
 
 # The pools: httpcore's interface, httpcore2's pool --------------------------------
 
-# httpcore2's exceptions as the httpcore exceptions of the same name, which httpx's
-# transport maps to its own (httpcore2 is a fork: the names are the same).
+# httpcore2's exceptions by name: httpcore and httpx name theirs the same (httpcore2
+# is a fork of httpcore, and httpx's transport maps each to the same name).
+_NAMES = (
+    "ConnectError",
+    "ConnectTimeout",
+    "LocalProtocolError",
+    "NetworkError",
+    "PoolTimeout",
+    "ProtocolError",
+    "ProxyError",
+    "ReadError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "TimeoutException",
+    "UnsupportedProtocol",
+    "WriteError",
+    "WriteTimeout",
+)
 _AS_HTTPCORE: dict[type[Exception], type[Exception]] = {
-    getattr(httpcore2, name): getattr(httpcore, name)
-    for name in (
-        "ConnectError",
-        "ConnectTimeout",
-        "LocalProtocolError",
-        "NetworkError",
-        "PoolTimeout",
-        "ProtocolError",
-        "ProxyError",
-        "ReadError",
-        "ReadTimeout",
-        "RemoteProtocolError",
-        "TimeoutException",
-        "UnsupportedProtocol",
-        "WriteError",
-        "WriteTimeout",
-    )
+    getattr(httpcore2, name): getattr(httpcore, name) for name in _NAMES
 }
+_AS_HTTPX: dict[type[Exception], type[Exception]] = {
+    getattr(httpcore2, name): getattr(httpx, name) for name in _NAMES
+}
+ErrorMap = dict[type[Exception], type[Exception]]
 
 
-def _as_httpcore(exc: Exception) -> Exception:
-    """httpcore2's exception as httpcore's of the same name, which httpx's transport maps
-    to its own; anything else as it is."""
-    equivalent = _AS_HTTPCORE.get(type(exc))
+def _mapped(exc: Exception, errors: ErrorMap) -> Exception:
+    """httpcore2's exception as the one of the same name in `errors`; anything else as is."""
+    equivalent = errors.get(type(exc))
     if equivalent is None or equivalent is type(exc):
         return exc
     mapped = equivalent(str(exc))
@@ -229,10 +234,13 @@ def _request(request: httpcore.Request) -> httpcore2.Request:
     )
 
 
-class _SyncBody:
-    def __init__(self, stream: Iterable[bytes], deadline: float | None) -> None:
+class _SyncBody(httpx.SyncByteStream):
+    """A response body from httpcore2: each read under the deadline, errors mapped."""
+
+    def __init__(self, stream: Iterable[bytes], deadline: float | None, errors: ErrorMap) -> None:
         self._stream = stream
         self._deadline = deadline
+        self._errors = errors
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._stream)
@@ -243,7 +251,7 @@ class _SyncBody:
             try:
                 chunk = next(chunks, None)
             except Exception as exc:
-                raise _as_httpcore(exc)  # noqa: B904 - its cause is set
+                raise _mapped(exc, self._errors)  # noqa: B904 - its cause is set
             finally:
                 _deadline.reset(token)
             if chunk is None:
@@ -256,34 +264,34 @@ class _SyncBody:
             try:
                 close()
             except Exception as exc:
-                raise _as_httpcore(exc)  # noqa: B904 - its cause is set
+                raise _mapped(exc, self._errors)  # noqa: B904 - its cause is set
 
 
 class _SyncPool:
     """What httpx's `HTTPTransport` asks of its pool, answered by httpcore2's."""
 
     def __init__(self, pool: httpcore2.ConnectionPool) -> None:
-        self._pool = pool
+        self.pool = pool
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
         deadline: float | None = _extensions(request).get(DEADLINE)
         token = _deadline.set(deadline)
         try:
-            response = self._pool.handle_request(_request(request))
+            response = self.pool.handle_request(_request(request))
         except Exception as exc:
-            raise _as_httpcore(exc)  # noqa: B904 - its cause is set
+            raise _mapped(exc, _AS_HTTPCORE)  # noqa: B904 - its cause is set
         finally:
             _deadline.reset(token)
         stream = cast("Iterable[bytes]", response.stream)
         return httpcore.Response(
             response.status,
             headers=response.headers,
-            content=_SyncBody(stream, deadline),
+            content=_SyncBody(stream, deadline, _AS_HTTPCORE),
             extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
         )
 
     def close(self) -> None:
-        self._pool.close()
+        self.pool.close()
 
     def __enter__(self) -> _SyncPool:
         return self
@@ -292,10 +300,15 @@ class _SyncPool:
         self.close()
 
 
-class _AsyncBody:
-    def __init__(self, stream: AsyncIterable[bytes], deadline: float | None) -> None:
+class _AsyncBody(httpx.AsyncByteStream):
+    """`_SyncBody` for async streams."""
+
+    def __init__(
+        self, stream: AsyncIterable[bytes], deadline: float | None, errors: ErrorMap
+    ) -> None:
         self._stream = stream
         self._deadline = deadline
+        self._errors = errors
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = aiter(self._stream)
@@ -304,7 +317,7 @@ class _AsyncBody:
             try:
                 chunk = await anext(chunks, None)
             except Exception as exc:
-                raise _as_httpcore(exc)  # noqa: B904 - its cause is set
+                raise _mapped(exc, self._errors)  # noqa: B904 - its cause is set
             finally:
                 _deadline.reset(token)
             if chunk is None:
@@ -317,40 +330,126 @@ class _AsyncBody:
             try:
                 await aclose()
             except Exception as exc:
-                raise _as_httpcore(exc)  # noqa: B904 - its cause is set
+                raise _mapped(exc, self._errors)  # noqa: B904 - its cause is set
 
 
 class _AsyncPool:
     """What httpx's `AsyncHTTPTransport` asks of its pool, answered by httpcore2's."""
 
     def __init__(self, pool: httpcore2.AsyncConnectionPool) -> None:
-        self._pool = pool
+        self.pool = pool
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         deadline: float | None = _extensions(request).get(DEADLINE)
         token = _deadline.set(deadline)
         try:
-            response = await self._pool.handle_async_request(_request(request))
+            response = await self.pool.handle_async_request(_request(request))
         except Exception as exc:
-            raise _as_httpcore(exc)  # noqa: B904 - its cause is set
+            raise _mapped(exc, _AS_HTTPCORE)  # noqa: B904 - its cause is set
         finally:
             _deadline.reset(token)
         stream = cast("AsyncIterable[bytes]", response.stream)
         return httpcore.Response(
             response.status,
             headers=response.headers,
-            content=_AsyncBody(stream, deadline),
+            content=_AsyncBody(stream, deadline, _AS_HTTPCORE),
             extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
         )
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self.pool.aclose()
 
     async def __aenter__(self) -> _AsyncPool:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+# httpx's own methods, as imported: a tool that records or mocks httpx (vcrpy,
+# pytest-recording) replaces them on httpx's classes.
+_HTTPX_SYNC = httpx.HTTPTransport.handle_request
+_HTTPX_ASYNC = httpx.AsyncHTTPTransport.handle_async_request
+
+
+def _httpcore2_request(request: httpx.Request) -> httpcore2.Request:
+    url = request.url
+    return httpcore2.Request(
+        method=request.method,
+        url=httpcore2.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        ),
+        headers=request.headers.raw,
+        content=request.stream,  # pyright: ignore[reportArgumentType]
+        extensions=request.extensions,
+    )
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport, straight onto httpcore2's pool.
+
+    It does what httpx's `handle_request` does with httpcore (build the request,
+    map the exceptions) without the round trip through httpcore's classes; while a
+    tool hooks httpx's method, it goes through that hook (and `_SyncPool`) instead.
+    """
+
+    adapter: _SyncPool
+    """httpcore2's pool, as httpx's code (through a hook) asks for it, in `_pool` too."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if httpx.HTTPTransport.handle_request is not _HTTPX_SYNC:
+            return httpx.HTTPTransport.handle_request(self, request)
+        deadline: float | None = request.extensions.get(DEADLINE)
+        token = _deadline.set(deadline)
+        try:
+            response = self.adapter.pool.handle_request(_httpcore2_request(request))
+        except Exception as exc:
+            raise _mapped(exc, _AS_HTTPX)  # noqa: B904 - its cause is set
+        finally:
+            _deadline.reset(token)
+        stream = cast("Iterable[bytes]", response.stream)
+        return httpx.Response(
+            response.status,
+            headers=response.headers,
+            stream=_SyncBody(stream, deadline, _AS_HTTPX),
+            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        )
+
+
+class _AsyncTransport(httpx.AsyncHTTPTransport):
+    """`_Transport` for `httpx.AsyncClient`."""
+
+    adapter: _AsyncPool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_ASYNC:
+            return await httpx.AsyncHTTPTransport.handle_async_request(self, request)
+        deadline: float | None = request.extensions.get(DEADLINE)
+        token = _deadline.set(deadline)
+        try:
+            response = await self.adapter.pool.handle_async_request(_httpcore2_request(request))
+        except Exception as exc:
+            raise _mapped(exc, _AS_HTTPX)  # noqa: B904 - its cause is set
+        finally:
+            _deadline.reset(token)
+        stream = cast("AsyncIterable[bytes]", response.stream)
+        return httpx.Response(
+            response.status,
+            headers=response.headers,
+            stream=_AsyncBody(stream, deadline, _AS_HTTPX),
+            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        )
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, which skips the answers that set no cookie.
+
+    httpx reads every answer into its jar through urllib's cookie machinery, a
+    few percent of a small call's CPU; the API sets no cookies."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
 
 
 def use_httpcore2(
@@ -367,12 +466,16 @@ def use_httpcore2(
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
     }
-    transport = http._transport  # pyright: ignore[reportPrivateUsage]
-    if isinstance(transport, httpx.HTTPTransport):
+    if isinstance(http, httpx.Client):
+        transport = _Transport(verify=ssl_context, limits=limits)
         pool = httpcore2.ConnectionPool(**options, network_backend=_Backend())
-        transport._pool = cast("Any", _SyncPool(pool))  # pyright: ignore[reportPrivateUsage]
-    elif isinstance(transport, httpx.AsyncHTTPTransport):
+        transport.adapter = _SyncPool(pool)
+        transport._pool = cast("Any", transport.adapter)  # pyright: ignore[reportPrivateUsage]
+        http._transport = transport  # pyright: ignore[reportPrivateUsage]
+    else:
+        atransport = _AsyncTransport(verify=ssl_context, limits=limits)
         apool = httpcore2.AsyncConnectionPool(**options, network_backend=_AsyncBackend())
-        transport._pool = cast("Any", _AsyncPool(apool))  # pyright: ignore[reportPrivateUsage]
-    else:  # pragma: no cover - httpx < 0.29 always makes these
-        raise TypeError(f"unexpected httpx transport {type(transport).__name__}")
+        atransport.adapter = _AsyncPool(apool)
+        atransport._pool = cast("Any", atransport.adapter)  # pyright: ignore[reportPrivateUsage]
+        http._transport = atransport  # pyright: ignore[reportPrivateUsage]
+    http._cookies = _Cookies(http.cookies)  # pyright: ignore[reportPrivateUsage]

@@ -61,7 +61,7 @@ def test_sdk_clients_pool_on_httpcore2_and_yours_are_untouched() -> None:
 
 def test_verify_and_proxy_reach_httpx_as_before() -> None:
     with dtmf.Client(TOKEN, verify=False) as client:
-        pool = _pool(client)._pool  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+        pool = _pool(client).pool  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
         assert pool._ssl_context.verify_mode is ssl.CERT_NONE  # pyright: ignore[reportUnknownMemberType]
     with dtmf.Client(TOKEN, proxy="http://proxy.example:3128") as client:
         mounts = client._http._mounts  # pyright: ignore[reportPrivateUsage]
