@@ -45,11 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_LIMITS", "AsyncClient", "Client", "ClientKeywords", "RequestOptions"]
 
-# A bounded pool: httpcore's pool bookkeeping grows with the square of its size, so
-# a larger pool is slower under a burst, not faster; excess calls queue for a
-# connection (bounded by the pool timeout) instead. 16 by measurement (`make bench`,
-# 300 concurrent calls on loopback): client CPU per call was about 1.0 ms at 16
-# connections, 1.9 ms at 32, 1.5 ms at 64, against 1.25 ms for httpx's default pool.
+# A bounded pool: excess calls queue for a connection (bounded by the pool timeout
+# and call_timeout). 16 by measurement on httpcore 1.0's pool, whose bookkeeping grew
+# with the square of its size (300 concurrent calls on loopback: about 1.0 ms of
+# client CPU per call at 16 connections, 1.9 ms at 32); httpcore2's pool, under the
+# SDK's own clients now, does not, and the performance targets are set on 16/16.
 # Against a distant server a pool this size caps throughput at 16 calls per round
 # trip: pass `limits=` for more.
 DEFAULT_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)

@@ -604,22 +604,12 @@ def _hostile_client(transport: Transport, behaviour: Any, base_url: str) -> Any:
     return dtmf.AsyncClient(TOKEN, base_url=base_url, **options)
 
 
-def _warm_up() -> None:
-    """Make the gzip bomb and load what a first call loads, outside the measured call."""
-    from tests.hostile import ACCOUNT, bomb
-
-    bomb()
-    answer = httpx.MockTransport(lambda request: httpx.Response(200, content=ACCOUNT))
-    with httpx.Client(transport=answer) as http, dtmf.Client(TOKEN, http_client=http) as client:
-        client.account.get()
-
-
 def run_hostile(case: str, transport: Transport) -> HostileResult:
     """One hostile cell: the call's outcome, its time and its peak memory."""
     import threading
     import tracemalloc
 
-    from tests.hostile import HostileServer
+    from tests.hostile import HostileServer, warm_up
 
     behaviour: Any = HOSTILE_CASES[case]
     calls = HOSTILE_POOL_CALLS if behaviour == "slow" else 1
@@ -631,7 +621,7 @@ def run_hostile(case: str, transport: Transport) -> HostileResult:
         if error is not None:
             errors.append(error)
 
-    _warm_up()
+    warm_up()  # outside the measured call
     with HostileServer(behaviour) as server:
         client = _hostile_client(transport, behaviour, server.base_url)
         tracemalloc.start()

@@ -47,6 +47,16 @@ def bomb() -> bytes:
     return b"".join([*parts, packer.flush()])
 
 
+def warm_up() -> None:
+    """Make the gzip bomb, and load what a first call loads (models, adapters), now."""
+    import dtmf
+
+    bomb()
+    answer = httpx.MockTransport(lambda request: httpx.Response(200, content=ACCOUNT))
+    with httpx.Client(transport=answer) as http, dtmf.Client("warm-up", http_client=http) as c:
+        c.account.get()
+
+
 def _head(status: str, headers: dict[str, str]) -> bytes:
     lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
     return "\r\n".join(lines).encode()
