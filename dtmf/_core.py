@@ -119,7 +119,8 @@ def check_base_url(base_url: str, *, allow_http: bool) -> str:
         httpx.URL(base_url)  # what httpx would refuse at the first call, refused now
     except (ValueError, httpx.InvalidURL):
         parts = None
-    if "@" in base_url.partition("?")[0].partition("#")[0]:
+    authority = re.match(r"[^:/?#]*://([^/?#]*)", base_url)
+    if authority is not None and "@" in authority.group(1):
         # httpx would send it as Basic auth instead of the token, and show the password
         # in its log lines; the client's repr and errors would show it too.
         shown = re.sub(r"(?<=//)[^/?#]*@", "****@", base_url)
@@ -403,10 +404,9 @@ def _too_large(
     # says it refused (a 4xx other than 408).
     refused = 400 <= status < 500 and status != 408
     may_have_succeeded = operation.retry is Retry.NEVER_TWICE and not refused
-    if may_have_succeeded:
-        text += ". " + operation.advice_if_unsure(wire)
+    text += ". " + operation.advice_if_unsure(wire) if may_have_succeeded else "."
     return APIResponseValidationError(
-        text + ".",
+        text,
         operation=operation.name,
         response=response,
         may_have_succeeded=may_have_succeeded,

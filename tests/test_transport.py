@@ -493,3 +493,21 @@ def test_the_sdk_on_httpx2_through_its_alias(tmp_path: Any) -> None:
             )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["42", "42", "APITimeoutError"]
+
+
+@pytest.mark.parametrize(("status", "may_have_succeeded"), [(200, True), (503, True), (422, False)])
+def test_an_oversized_answer_to_a_paid_action(status: int, may_have_succeeded: bool) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=b"x" * 2000)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(answer)) as http,
+        dtmf.Client(TOKEN, http_client=http, max_response_size=1000) as client,
+        pytest.raises(dtmf.APIResponseValidationError) as caught,
+    ):
+        client.messages.send("+447700900123", "+447700900124", "hi")
+    error = caught.value
+    assert error.may_have_succeeded is may_have_succeeded
+    assert f"HTTP {status}, but the body is larger than max_response_size=1000" in str(error)
+    assert ("may or may not" in str(error)) is may_have_succeeded
+    assert not str(error).endswith("..")
