@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -108,7 +108,10 @@ def _data_class(model: type[BaseModel]) -> type[BaseModel]:
 
 def model_in(annotation: Any) -> type[BaseModel] | None:
     """The model a field holds (itself, or as list items, or optional), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    # On Python 3.10 `list[X]` is an instance of `type` that issubclass() refuses, so
+    # generic aliases are ruled out first.
+    plain_class = get_origin(annotation) is None and isinstance(annotation, type)
+    if plain_class and issubclass(annotation, BaseModel):
         return annotation
     for argument in get_args(annotation):
         found = model_in(argument)
