@@ -110,9 +110,10 @@ def model_in(annotation: Any) -> type[BaseModel] | None:
     """The model a field holds (itself, or as list items, or optional), if any."""
     # On Python 3.10 `list[X]` is an instance of `type` that issubclass() refuses, so
     # generic aliases are ruled out first.
-    plain_class = get_origin(annotation) is None and isinstance(annotation, type)
-    if plain_class and issubclass(annotation, BaseModel):
-        return annotation
+    if get_origin(annotation) is None and isinstance(annotation, type):
+        klass: type[Any] = annotation
+        if issubclass(klass, BaseModel):
+            return klass
     for argument in get_args(annotation):
         found = model_in(argument)
         if found is not None:
