@@ -7,31 +7,33 @@ STAMP := $(VENV)/.installed-dev
 PY310 ?=
 PY313 ?=
 
-.PHONY: help demo test lint types pytest bench-smoke record bench faults fuzz test-matrix generate clean
+.PHONY: help demo test lint types pytest docs dist bench-smoke record bench faults fuzz test-matrix generate clean
 
 help:
 	@echo "make demo    run the SDK end to end against the bundled reference server"
-	@echo "make test    lint, type checks (mypy, pyright, verifytypes) and the test suite"
+	@echo "make test    lint, type checks (mypy, pyright, verifytypes), the test suite, docs and dist"
+	@echo "make docs    the documentation site (guides, API reference), strict, into site/"
+	@echo "make dist    sdist and wheel into dist/, twine check --strict, the wheel without extras"
 	@echo "make generate  rewrite dtmf/_resources.py from the wire contract (dtmf/_contract.py)"
 	@echo "make record  re-record cassettes (set DTMF_TOKEN and DTMF_BASE_URL for a live account)"
 	@echo "make bench   the performance benchmark: paired ratios, each against its target"
 	@echo "make bench-webhooks  webhook deliveries/s under 4 uvicorn workers, in-memory vs Redis"
 	@echo "make faults  the fault-injection matrix as a table"
 	@echo "make fuzz    schemathesis against the reference server, long (make test runs it short)"
-	@echo "make test-matrix  the tests on the oldest (3.10) and newest (3.13) dependencies"
+	@echo "make test-matrix  the tests on 3.10 (lowest dependencies), 3.11, 3.12, 3.13 (newest)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "dtmf-io needs Python 3.10 or newer (set PYTHON=python3.x)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz,docs]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
-test: lint types pytest bench-smoke
+test: lint types pytest docs dist bench-smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check dtmf tests examples bench
@@ -51,6 +53,20 @@ pytest: $(STAMP)
 # The resource methods and model actions, written out from the wire contract.
 generate: $(STAMP)
 	$(BIN)/python -m tests.generate
+
+# Strict: a broken link, anchor, snippet or reference fails the build; then every
+# public name must be in the API reference. (NO_MKDOCS_2_WARNING: the theme's notice of
+# its end of life, May 2027, on every build; mkdocs.yml says what replaces it.)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	$(BIN)/python -m tests.docs_reference site
+
+# What PyPI would get, checked as a pip user would meet it.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python -m tests.wheel_check dist
 
 record: $(STAMP)
 	$(BIN)/python -m tests.record
@@ -87,4 +103,4 @@ test-matrix: $(STAMP)
 	PY310="$(PY310)" PY313="$(PY313)" $(BIN)/python -m tests.matrix
 
 clean:
-	rm -rf $(VENV) .matrix .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .matrix .mypy_cache .ruff_cache .pytest_cache .hypothesis site dist

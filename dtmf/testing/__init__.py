@@ -67,9 +67,10 @@ def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> Generator[st
     """Serve any ASGI app (e.g. a `dtmf.webhooks.asgi_app` receiver) on a loopback port.
 
     Runs uvicorn in a background thread; yields the root URL ('http://127.0.0.1:PORT')
-    and stops the server on exit. Needs the `testing` extra (uvicorn). Its access
-    log (logger ``uvicorn.access``, INFO) never shows a webhook secret: each line's
-    path has its last segment and every query value replaced by ``***``.
+    and stops the server on exit. Its access log (logger ``uvicorn.access``, INFO)
+    never shows a webhook secret: each line's path has its last segment and every query
+    value replaced by ``***``. Needs uvicorn (``pip install 'dtmf-io[testing]'``):
+    without it, raises a `ConfigurationError` (also a `ModuleNotFoundError`) that says so.
     """
     with serve_in_thread(app, host, port, prefix="", redact_access_log=True) as url:
         yield url
@@ -213,6 +214,8 @@ class Emulator:
         `dtmf.testing._control`) is served too, for driving it from outside the process;
         with `control_token`, only to callers that send it as a Bearer token. A host
         other than loopback is refused unless `allow_remote` (then logged as a warning).
+        Needs uvicorn (``pip install 'dtmf-io[testing]'``): without it, raises a
+        `ConfigurationError` (also a `ModuleNotFoundError`) that says so.
         """
         check_bind(host, allow_remote)
         app = self.control_app(control_token) if control else self.app

@@ -14,10 +14,12 @@ from collections.abc import Generator, MutableMapping
 from typing import Any
 
 from .._asgi import Receive, Scope, Send, redacted_path
+from .._errors import ConfigurationError
 from ._asgi_app import DroppedConnection
 from ._server import API_PREFIX
 
 __all__ = [
+    "UvicornMissingError",
     "bound_base_url",
     "check_bind",
     "is_loopback",
@@ -27,6 +29,16 @@ __all__ = [
 ]
 
 logger = logging.getLogger("dtmf.testing")
+
+INSTALL_TESTING = "pip install 'dtmf-io[testing]'"
+
+
+class UvicornMissingError(ConfigurationError, ModuleNotFoundError):
+    """Serving on a port needs uvicorn, which is not installed.
+
+    Both a `ConfigurationError` and a `ModuleNotFoundError`, so code that guards an
+    optional dependency with ``except ImportError`` still sees it.
+    """
 
 
 def is_loopback(host: str) -> bool:
@@ -124,7 +136,16 @@ def uvicorn_server(
     With `redact_access_log`, uvicorn's own access log is off and `app` writes one
     whose paths carry no webhook secret (`redacted_path`).
     """
-    import uvicorn
+    try:
+        import uvicorn
+    except ModuleNotFoundError as exc:
+        if exc.name != "uvicorn":
+            raise
+        raise UvicornMissingError(
+            f"serving on a port needs uvicorn, which is not installed: {INSTALL_TESTING} "
+            "(in-process clients, Emulator.client() and async_client(), need nothing more)",
+            name="uvicorn",
+        ) from None
 
     logging.getLogger("uvicorn.error").addFilter(_HIDE_DROPS)
     config = uvicorn.Config(

@@ -7,11 +7,14 @@ run of every project that has dtmf-io installed.
 - `dtmf_emulator`: an `Emulator` (seed 0) with an account for token "test-token"
   holding 100,000,000 satoshis (1 BTC); closed after the test.
 - `dtmf_client`: a `dtmf.Client` of that emulator, in-process.
+- `dtmf_async_client`: a `dtmf.AsyncClient` of that emulator, in-process. It is an
+  async fixture: mark the test ``@pytest.mark.anyio`` (anyio's pytest plugin comes
+  with dtmf-io; asyncio and trio both work), or use pytest-asyncio in auto mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -38,4 +41,11 @@ def dtmf_emulator() -> Iterator[Emulator]:
 def dtmf_client(dtmf_emulator: Emulator) -> Iterator[dtmf.Client]:
     """A `dtmf.Client` of `dtmf_emulator`, for token 'test-token'."""
     with dtmf_emulator.client(TEST_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+async def dtmf_async_client(dtmf_emulator: Emulator) -> AsyncIterator[dtmf.AsyncClient]:
+    """A `dtmf.AsyncClient` of `dtmf_emulator`, for token 'test-token' (an async fixture)."""
+    async with dtmf_emulator.async_client(TEST_TOKEN) as client:
         yield client

@@ -1,0 +1,86 @@
+"""The API reference is complete: `python -m tests.docs_reference site` (run by `make docs`).
+
+Reads the inventory the docs build writes (site/objects.inv: every documented object,
+by dotted name and kind) and fails, listing what is missing, unless it holds every
+public name of `dtmf`, `dtmf.testing` and `dtmf.webhooks`, the pytest fixtures, each
+resource method as a method (with its signature), and each field of each model.
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from pathlib import Path
+
+import dtmf
+import dtmf.testing
+import dtmf.webhooks
+from dtmf import _models
+from dtmf._contract import OPERATIONS
+from dtmf._resources import Resource
+
+CALLABLE_ROLES = {"py:method", "py:function"}
+FIXTURES = ("dtmf_emulator", "dtmf_client", "dtmf_async_client")
+# Documented as sharing the fields of `Number` and `Group` (see docs/reference/models.md).
+FIELDS_SHOWN_ELSEWHERE = {"AsyncNumber", "AsyncGroup", "BaseNumber", "BaseGroup"}
+
+
+def inventory(site: Path) -> dict[str, str]:
+    """Documented object name -> its role (e.g. 'py:method'), from a Sphinx v2 inventory."""
+    raw = (site / "objects.inv").read_bytes()
+    header_end = 0
+    for _ in range(4):  # four header lines, then the zlib-compressed body
+        header_end = raw.index(b"\n", header_end) + 1
+    roles: dict[str, str] = {}
+    for line in zlib.decompress(raw[header_end:]).decode().splitlines():
+        name, role, *_ = line.split(" ", 2)
+        roles[name] = role
+    return roles
+
+
+def resource_methods() -> list[str]:
+    """'dtmf._resources.NumbersResource.rent' and so on, one per contract operation."""
+    with dtmf.Client("token") as client:
+        names: list[str] = []
+        for op in OPERATIONS:
+            resource_name, method = op.name.split(".")
+            resource: Resource[dtmf.Client] = getattr(client, resource_name)
+            cls = type(resource)
+            names.append(f"{cls.__module__}.{cls.__qualname__}.{method}")
+        return names
+
+
+def missing(roles: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    for module in (dtmf, dtmf.testing, dtmf.webhooks):
+        for name in module.__all__:
+            if f"{module.__name__}.{name}" not in roles:
+                problems.append(f"{module.__name__}.{name}")
+    for fixture in FIXTURES:
+        if f"dtmf.testing.pytest_plugin.{fixture}" not in roles:
+            problems.append(f"fixture {fixture}")
+    for method in resource_methods():
+        if roles.get(method) not in CALLABLE_ROLES:
+            problems.append(f"{method} (as a method with its signature: {roles.get(method)})")
+    for model_name in _models.__all__:
+        model = getattr(_models, model_name)
+        if model_name in FIELDS_SHOWN_ELSEWHERE or not hasattr(model, "model_fields"):
+            continue
+        for field in model.model_fields:
+            if f"dtmf.{model_name}.{field}" not in roles:
+                problems.append(f"dtmf.{model_name}.{field} (a field)")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    site = Path(argv[0] if argv else "site")
+    problems = missing(inventory(site))
+    if problems:
+        print(f"the API reference in {site} lacks:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print(f"API reference complete: {len(inventory(site))} objects in {site}/objects.inv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
