@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
-# The interpreters of `make test-matrix` (empty: python3.10 / python3.13, else pyenv's).
+# The interpreters of `make test-matrix` (empty: python3.10 ... python3.13, else pyenv's).
 PY310 ?=
+PY311 ?=
+PY312 ?=
 PY313 ?=
 
 .PHONY: help demo test lint types pytest docs dist bench-smoke record bench faults fuzz test-matrix generate clean
@@ -97,10 +99,11 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
 # The suite in fresh venvs under .matrix/: Python 3.10 with the lowest declared
-# dependencies, Python 3.13 with the newest. Installs from PyPI: not part of `make test`.
-# The interpreters: PY310 / PY313, else python3.10 / python3.13 on PATH, else pyenv's.
+# dependencies (click and rich too), 3.11 and 3.12, and 3.13 with the newest. Installs
+# from PyPI: not part of `make test`. The interpreters: PY310 ... PY313, else
+# python3.10 ... python3.13 on PATH, else pyenv's.
 test-matrix: $(STAMP)
-	PY310="$(PY310)" PY313="$(PY313)" $(BIN)/python -m tests.matrix
+	PY310="$(PY310)" PY311="$(PY311)" PY312="$(PY312)" PY313="$(PY313)" $(BIN)/python -m tests.matrix
 
 clean:
 	rm -rf $(VENV) .matrix .mypy_cache .ruff_cache .pytest_cache .hypothesis site dist

@@ -1,13 +1,16 @@
-"""The API reference is complete: `python -m tests.docs_reference site` (run by `make docs`).
+"""The built site is complete: `python -m tests.docs_reference site` (run by `make docs`).
 
 Reads the inventory the docs build writes (site/objects.inv: every documented object,
 by dotted name and kind) and fails, listing what is missing, unless it holds every
 public name of `dtmf`, `dtmf.testing` and `dtmf.webhooks`, the pytest fixtures, each
 resource method as a method (with its signature), and each field of each model.
+It also checks the PyPI description: every link absolute, and those into the docs
+site (its `site_url`) naming a page of the built site.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import zlib
 from pathlib import Path
@@ -19,6 +22,7 @@ from dtmf import _models
 from dtmf._contract import OPERATIONS
 from dtmf._resources import Resource
 
+ROOT = Path(__file__).resolve().parent.parent
 CALLABLE_ROLES = {"py:method", "py:function"}
 FIXTURES = ("dtmf_emulator", "dtmf_client", "dtmf_async_client")
 # Documented as sharing the fields of `Number` and `Group` (see docs/reference/models.md).
@@ -72,11 +76,27 @@ def missing(roles: dict[str, str]) -> list[str]:
     return problems
 
 
+def pypi_link_problems(site: Path) -> list[str]:
+    config = (ROOT / "mkdocs.yml").read_text()
+    site_url = re.search(r"^site_url: (\S+)$", config, flags=re.M)
+    assert site_url is not None, "mkdocs.yml has no site_url"
+    description = (ROOT / "README.pypi.md").read_text()
+    problems: list[str] = []
+    for link in re.findall(r"\]\(([^)\s]+)\)", description):
+        if not link.startswith(("https://", "http://")):
+            problems.append(f"README.pypi.md: {link} is not absolute (PyPI cannot follow it)")
+        elif link.startswith(site_url.group(1)):
+            page = link.removeprefix(site_url.group(1)).split("#")[0]
+            if not (site / page / "index.html").is_file():
+                problems.append(f"README.pypi.md: {link} is no page of the site")
+    return problems
+
+
 def main(argv: list[str]) -> int:
     site = Path(argv[0] if argv else "site")
-    problems = missing(inventory(site))
+    problems = missing(inventory(site)) + pypi_link_problems(site)
     if problems:
-        print(f"the API reference in {site} lacks:", *problems, sep="\n  ", file=sys.stderr)
+        print(f"the site in {site} lacks:", *problems, sep="\n  ", file=sys.stderr)
         return 1
     print(f"API reference complete: {len(inventory(site))} objects in {site}/objects.inv")
     return 0

@@ -1,18 +1,19 @@
 """The version matrix: `make test-matrix`.
 
-Runs the test suite (not the type checkers) in two fresh virtual environments
-under .matrix/<name>:
+Runs the test suite (not the type checkers) in fresh virtual environments
+under .matrix/<name>, one per supported Python:
 
-- lowest: Python 3.10 with the lowest dependency versions pyproject.toml declares
-  (tests/constraints-lowest.txt);
+- lowest: Python 3.10 with the lowest dependency versions pyproject.toml declares,
+  the `cli` extra's click and rich included (tests/constraints-lowest.txt);
+- py311, py312: Python 3.11 and 3.12 with the newest versions;
 - newest: Python 3.13 with the newest versions the declared ranges allow;
 - httpx2: the newest leg with httpx2 installed and `httpx2.alias_httpx()` run at
   interpreter start (a .pth file), so `import httpx` is httpx2 and `import httpcore`
   httpcore2: how an application that moved to httpx2 runs the SDK (README "httpx2").
 
 Installs from the package index, so it takes minutes: it is not part of `make test`.
-The interpreters are found as `$PY310` / `$PY313` (default python3.10 / python3.13 on
-PATH), else through `pyenv prefix`. `python -m tests.matrix lowest` runs one leg.
+The interpreters are found as `$PY310` ... `$PY313` (default python3.10 ... python3.13
+on PATH), else through `pyenv prefix`. `python -m tests.matrix lowest` runs one leg.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Leg:
 
 LEGS = (
     Leg("lowest", "3.10", "PY310", ROOT / "tests" / "constraints-lowest.txt"),
+    Leg("py311", "3.11", "PY311", None),
+    Leg("py312", "3.12", "PY312", None),
     Leg("newest", "3.13", "PY313", None),
     Leg("httpx2", "3.13", "PY313", None, alias_httpx2=True),
 )
@@ -127,7 +130,8 @@ _VERSIONS = (
     "httpx.__name__, httpx.__version__, 'httpcore2', m.version('httpcore2'), "
     "'anyio', m.version('anyio'), "
     "'python-dateutil', m.version('python-dateutil'), 'anyascii', m.version('anyascii'), "
-    "'typing-extensions', m.version('typing-extensions'), 'uvicorn', uvicorn.__version__)"
+    "'typing-extensions', m.version('typing-extensions'), 'uvicorn', uvicorn.__version__, "
+    "'click', m.version('click'), 'rich', m.version('rich'))"
 )
 
 
