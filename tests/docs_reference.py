@@ -18,9 +18,8 @@ from pathlib import Path
 import dtmf
 import dtmf.testing
 import dtmf.webhooks
-from dtmf import _models
+from dtmf import _models, _resources
 from dtmf._contract import OPERATIONS
-from dtmf._resources import Resource
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLABLE_ROLES = {"py:method", "py:function"}
@@ -43,15 +42,14 @@ def inventory(site: Path) -> dict[str, str]:
 
 
 def resource_methods() -> list[str]:
-    """'dtmf._resources.NumbersResource.rent' and so on, one per contract operation."""
-    with dtmf.Client("token") as client:
-        names: list[str] = []
-        for op in OPERATIONS:
-            resource_name, method = op.name.split(".")
-            resource: Resource[dtmf.Client] = getattr(client, resource_name)
-            cls = type(resource)
+    """'dtmf._resources.NumbersResource.rent' and so on: each operation, on both clients."""
+    names: list[str] = []
+    for op in OPERATIONS:
+        resource_name, method = op.name.split(".")
+        for prefix in ("", "Async"):  # `client.numbers` is a NumbersResource, ...
+            cls = getattr(_resources, f"{prefix}{resource_name.capitalize()}Resource")
             names.append(f"{cls.__module__}.{cls.__qualname__}.{method}")
-        return names
+    return names
 
 
 def missing(roles: dict[str, str]) -> list[str]:
