@@ -4,9 +4,11 @@ Blocks are found in README.md, README.pypi.md and docs/**/*.md (the guides inclu
 README sections, so those blocks are tested once, in README.md). By language:
 
 - ``python``: run in this process against a reference server served on a loopback
-  port, with DTMF_TOKEN and DTMF_BASE_URL set as a user would set them. A fragment
-  may use `number`, a number the account rents. A test module (it defines
-  ``test_*`` functions) is run by pytest, with the plugin's fixtures.
+  port, with DTMF_TOKEN and DTMF_BASE_URL set as a user would set them (and
+  REDIS_URL, a real redis-server's, for a block that reads it). A fragment may use
+  what the README's earlier blocks define: `number` (a number the account rents),
+  `on_sms` (a webhook handler) and `secret` (a webhook secret). A test module (it
+  defines ``test_*`` functions) is run by pytest, with the plugin's fixtures.
 - ``shell``: run in bash, line by line, as a person types them: each command must
   exit 0, and after one started in the background (``&``) the next waits for what
   the person waits for, the line saying it is ready. The ports are swapped for
@@ -44,6 +46,7 @@ import pytest
 
 import dtmf
 from dtmf.testing import Emulator
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -151,6 +154,11 @@ def _send_code_after_next_poll(emulator: Emulator, e164: str, stop: threading.Ev
         stop.wait(0.01)
 
 
+def on_sms(sms: dtmf.InboundSMS) -> str | None:
+    """The handler fragments may use, as the README's webhook example defines it."""
+    return None if sms.content.strip().upper() == "STOP" else f"Thanks, got {sms.content!r}"
+
+
 def run_python(block: Block, served: tuple[Emulator, str], monkeypatch: pytest.MonkeyPatch) -> str:
     emulator, base_url = served
     monkeypatch.setenv("DTMF_TOKEN", TOKENS[0])
@@ -167,7 +175,8 @@ def run_python(block: Block, served: tuple[Emulator, str], monkeypatch: pytest.M
             helper.start()
         try:
             code = compile(block.code, block.id, "exec")
-            exec(code, {"__name__": "__main__", "number": number})
+            context = {"number": number, "on_sms": on_sms, "secret": "s3cret"}
+            exec(code, {"__name__": "__main__", **context})
         finally:
             stop.set()
             if helper.is_alive():
@@ -323,7 +332,11 @@ def test_block_runs(
     served: tuple[Emulator, str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if "REDIS_URL" in block.code:  # a real server (only these blocks need one)
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        monkeypatch.setenv("REDIS_URL", redis.url)
     if block.language == "python":
         if re.search(r"^(async )?def test_", block.code, flags=re.M):
             run_pytest_module(block, tmp_path)
