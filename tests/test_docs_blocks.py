@@ -8,7 +8,8 @@ README sections, so those blocks are tested once, in README.md). By language:
   REDIS_URL, a real redis-server's, for a block that reads it). A fragment may use
   what the README's earlier blocks define: `number` (a number the account rents),
   `on_sms` (a webhook handler) and `secret` (a webhook secret). A test module (it
-  defines ``test_*`` functions) is run by pytest, with the plugin's fixtures.
+  defines ``test_*`` functions) is run by pytest, with the plugin's fixtures. A block
+  that must run first in its process (`httpx2.alias_httpx()`) runs in a fresh one.
 - ``shell``: run in bash, line by line, as a person types them: each command must
   exit 0, and after one started in the background (``&``) the next waits for what
   the person waits for, the line saying it is ready. The ports are swapped for
@@ -184,6 +185,20 @@ def run_python(block: Block, served: tuple[Emulator, str], monkeypatch: pytest.M
     return out.getvalue()
 
 
+def run_fresh(block: Block, served: tuple[Emulator, str]) -> None:
+    pytest.importorskip("httpx2")  # installed with dev on Python 3.11 and newer
+    env = {**os.environ, "DTMF_TOKEN": TOKENS[0], "DTMF_BASE_URL": served[1]}
+    result = subprocess.run(
+        [sys.executable, "-c", block.code + "\nprint(dtmf.Client().account.get().balance)\n"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def run_pytest_module(block: Block, tmp_path: Path) -> None:
     module = tmp_path / "test_block.py"
     module.write_text(block.code)
@@ -262,7 +277,7 @@ class Shell:
         """Type a command, as a person does, and wait until it is done (or ready)."""
         self.seen.append(f"$ {command}")
         self.type(command)
-        if command.rstrip().endswith("&"):
+        if without_comment(command.splitlines()[0])[-1:] == ["&"]:  # a background job
             self.until(READY, f"ready line from {command!r}")
             return
         self.type(f'echo "{STATUS} $?"')
@@ -338,6 +353,9 @@ def test_block_runs(
         redis: RedisServer = request.getfixturevalue("redis_server")
         monkeypatch.setenv("REDIS_URL", redis.url)
     if block.language == "python":
+        if "alias_httpx()" in block.code:
+            run_fresh(block, served)
+            return
         if re.search(r"^(async )?def test_", block.code, flags=re.M):
             run_pytest_module(block, tmp_path)
             return
