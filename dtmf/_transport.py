@@ -219,8 +219,8 @@ def _mapped(exc: Exception, errors: ErrorMap) -> Exception:
     return mapped
 
 
-def _extensions(request: httpcore.Request) -> MutableMapping[str, Any]:
-    return request.extensions  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+def _extensions(message: httpcore.Request | httpcore2.Response) -> MutableMapping[str, Any]:
+    return message.extensions  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
 def _request(request: httpcore.Request) -> httpcore2.Request:
@@ -262,20 +262,16 @@ _ByteStream = httpx.SyncByteStream | httpx.AsyncByteStream
 
 
 def _as_httpcore(response: httpcore2.Response, body: _ByteStream) -> httpcore.Response:
+    extensions = _extensions(response)
     return httpcore.Response(
-        response.status,
-        headers=response.headers,
-        content=body,
-        extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        response.status, headers=response.headers, content=body, extensions=extensions
     )
 
 
 def _as_httpx(response: httpcore2.Response, body: _ByteStream) -> httpx.Response:
+    extensions = _extensions(response)
     return httpx.Response(
-        response.status,
-        headers=response.headers,
-        stream=body,
-        extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        response.status, headers=response.headers, stream=body, extensions=extensions
     )
 
 
