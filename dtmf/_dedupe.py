@@ -162,6 +162,14 @@ _ORPHANS_AT_ONCE: Final = 20
 _Command: TypeAlias = tuple[str | int, ...]
 
 
+def _resume(
+    steps: Generator[_Command, object, Any], reply: object, error: BaseException | None
+) -> _Command:
+    """The command after the last one: its `error` raised where it was yielded, else its
+    `reply` sent there. What the sync and async drivers share besides the I/O."""
+    return steps.send(reply) if error is None else steps.throw(error)
+
+
 class _SyncClient(Protocol):
     """What this module uses of a ``redis.Redis`` (whose annotations vary by version)."""
 
@@ -352,11 +360,10 @@ class RedisDedupe:
             command = next(steps)
             while True:
                 try:
-                    reply = self._sync.execute_command(*command)
+                    reply, error = self._sync.execute_command(*command), None
                 except BaseException as exc:
-                    command = steps.throw(exc)
-                else:
-                    command = steps.send(reply)
+                    reply, error = None, exc
+                command = _resume(steps, reply, error)
         except StopIteration as done:
             return done.value
 
@@ -410,11 +417,10 @@ class RedisDedupe:
             command = next(steps)
             while True:
                 try:
-                    reply = await client.execute_command(*command)
+                    reply, error = await client.execute_command(*command), None
                 except BaseException as exc:
-                    command = steps.throw(exc)
-                else:
-                    command = steps.send(reply)
+                    reply, error = None, exc
+                command = _resume(steps, reply, error)
         except StopIteration as done:
             return done.value
 

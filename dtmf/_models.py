@@ -330,11 +330,11 @@ class AsyncNumber(Bindable, BaseNumber, AsyncNumberActions):
         """Wait for a new inbound SMS to this number and return it (asyncio or trio).
 
         Args:
-            timeout: Seconds to wait before giving up.
+            timeout: Seconds to wait before giving up; other tasks run meanwhile.
             match: Picks the message: a substring of its content, a compiled regex
                 (its first group becomes `.code`) or a predicate on the `Message`.
             since: Count messages timestamped at or after this time, instead of
-                only those that arrive after the call.
+                only those that arrive once the call is awaited.
 
         Raises:
             MessageTimeoutError: no matching message within `timeout` seconds.

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import httpx
 
 from ._binding import Bindable
 from ._contract import Operation, WireFields
-from ._core import ClientOptions, Outcome, exchange, parse_result
+from ._core import ClientOptions, Outcome, Step, exchange, parse_result
 from ._errors import ClientClosedError, WrongEventLoopError
 from ._send import asend, send
 
@@ -98,6 +98,13 @@ class _Requester(Generic[HttpT]):
                 f"{name} {state}: create a new one (or use it in a `with` block)"
             )
 
+    def _start(
+        self, operation: Operation[Any, Any, Any], wire: WireFields
+    ) -> Generator[Step, Outcome, httpx.Response]:
+        """The call's steps (not yet begun), once the client is known to be open."""
+        self._check_open()
+        return exchange(self.options, operation, wire)
+
     def _result(
         self,
         operation: Operation[Any, Any, Any],
@@ -129,18 +136,16 @@ class SyncRequester(_Requester[httpx.Client]):
         self, operation: Operation[Any, Any, Any], wire: WireFields, parse: Callable[[bytes], T]
     ) -> T:
         """Make one call with validated wire fields; `parse` reads the body."""
-        self._check_open()
-        steps = exchange(self.options, operation, wire)
-        outcome: Outcome = None
+        steps = self._start(operation, wire)
         try:
+            step = next(steps)
             while True:
-                step = steps.send(outcome)
                 if isinstance(step, httpx.Request):
-                    outcome = send(self.http, step, self.options.max_response_size)
+                    step = steps.send(send(self.http, step, self.options.max_response_size))
                 else:
                     time.sleep(step)
-                    outcome = None
                     self._check_open(operation.name)  # closed meanwhile by another thread?
+                    step = next(steps)
         except StopIteration as done:
             response: httpx.Response = done.value
         return self._result(operation, wire, response, parse)
@@ -160,13 +165,11 @@ class AsyncRequester(_Requester[httpx.AsyncClient]):
         self, operation: Operation[Any, Any, Any], wire: WireFields, parse: Callable[[bytes], T]
     ) -> T:
         """Make one call with validated wire fields; `parse` reads the body."""
-        self._check_open()
+        steps = self._start(operation, wire)
         self._check_loop()
-        steps = exchange(self.options, operation, wire)
-        outcome: Outcome = None
         try:
+            step = next(steps)
             while True:
-                step = steps.send(outcome)
                 if isinstance(step, httpx.Request):
                     outcome = await asend(
                         self.http,
@@ -174,12 +177,13 @@ class AsyncRequester(_Requester[httpx.AsyncClient]):
                         self.options.max_response_size,
                         bounded=self.lifecycle.bounded,
                     )
+                    step = steps.send(outcome)
                 else:
                     import anyio  # only async code waits: `import dtmf` stays lean
 
                     await anyio.sleep(step)
-                    outcome = None
                     self._check_open(operation.name)  # closed meanwhile by another task?
+                    step = next(steps)
         except StopIteration as done:
             response: httpx.Response = done.value
         return self._result(operation, wire, response, parse)

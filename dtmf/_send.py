@@ -121,15 +121,14 @@ def send(http: httpx.Client, request: httpx.Request, limit: int) -> Outcome:
         return exc
     try:
         body = _Body(response, limit)
-        for chunk in response.iter_raw() if body.raw else response.iter_bytes():
-            ended = body.feed(chunk)
+        for ended in map(body.feed, response.iter_raw() if body.raw else response.iter_bytes()):
             if ended is not None:
                 return ended
-        return body.end()
     except httpx.RequestError as exc:
         return exc
     finally:
         response.close()
+    return body.end()
 
 
 async def _asend(http: httpx.AsyncClient, request: httpx.Request, limit: int) -> Outcome:
@@ -143,11 +142,11 @@ async def _asend(http: httpx.AsyncClient, request: httpx.Request, limit: int) ->
             ended = body.feed(chunk)
             if ended is not None:
                 return ended
-        return body.end()
     except httpx.RequestError as exc:
         return exc
     finally:
         await response.aclose()
+    return body.end()
 
 
 async def asend(

@@ -219,8 +219,8 @@ def _mapped(exc: Exception, errors: ErrorMap) -> Exception:
     return mapped
 
 
-def _extensions(request: httpcore.Request) -> MutableMapping[str, Any]:
-    return request.extensions  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+def _extensions(message: httpcore.Request | httpcore2.Response) -> MutableMapping[str, Any]:
+    return message.extensions  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
 def _request(request: httpcore.Request) -> httpcore2.Request:
@@ -231,6 +231,47 @@ def _request(request: httpcore.Request) -> httpcore2.Request:
         headers=request.headers,
         content=request.stream,
         extensions=_extensions(request),
+    )
+
+
+class _Step:
+    """A request's step in the pool: its deadline on the network streams' waits, and
+    httpcore2's exceptions raised as their namesakes in `errors`.
+
+    Entered once a request: the bodies set the deadline inline per read instead, as
+    a `with` per chunk would cost two calls each."""
+
+    __slots__ = ("_errors", "_token", "deadline")
+
+    def __init__(self, deadline: float | None, errors: ErrorMap) -> None:
+        self.deadline = deadline
+        self._errors = errors
+
+    def __enter__(self) -> None:
+        self._token = _deadline.set(self.deadline)
+
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
+        _deadline.reset(self._token)
+        if isinstance(exc, Exception):
+            mapped = _mapped(exc, self._errors)
+            if mapped is not exc:
+                raise mapped  # its cause is set
+
+
+_ByteStream = httpx.SyncByteStream | httpx.AsyncByteStream
+
+
+def _as_httpcore(response: httpcore2.Response, body: _ByteStream) -> httpcore.Response:
+    extensions = _extensions(response)
+    return httpcore.Response(
+        response.status, headers=response.headers, content=body, extensions=extensions
+    )
+
+
+def _as_httpx(response: httpcore2.Response, body: _ByteStream) -> httpx.Response:
+    extensions = _extensions(response)
+    return httpx.Response(
+        response.status, headers=response.headers, stream=body, extensions=extensions
     )
 
 
@@ -249,13 +290,13 @@ class _SyncBody(httpx.SyncByteStream):
             # its caller's context).
             token = _deadline.set(self._deadline)
             try:
-                chunk = next(chunks, None)
+                chunk = next(chunks)
+            except StopIteration:
+                return
             except Exception as exc:
                 raise _mapped(exc, self._errors)  # noqa: B904 - its cause is set
             finally:
                 _deadline.reset(token)
-            if chunk is None:
-                return
             yield chunk
 
     def close(self) -> None:
@@ -274,21 +315,11 @@ class _SyncPool:
         self.pool = pool
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
-        deadline: float | None = _extensions(request).get(DEADLINE)
-        token = _deadline.set(deadline)
-        try:
+        step = _Step(_extensions(request).get(DEADLINE), _AS_HTTPCORE)
+        with step:
             response = self.pool.handle_request(_request(request))
-        except Exception as exc:
-            raise _mapped(exc, _AS_HTTPCORE)  # noqa: B904 - its cause is set
-        finally:
-            _deadline.reset(token)
         stream = cast("Iterable[bytes]", response.stream)
-        return httpcore.Response(
-            response.status,
-            headers=response.headers,
-            content=_SyncBody(stream, deadline, _AS_HTTPCORE),
-            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        )
+        return _as_httpcore(response, _SyncBody(stream, step.deadline, _AS_HTTPCORE))
 
     def close(self) -> None:
         self.pool.close()
@@ -340,21 +371,11 @@ class _AsyncPool:
         self.pool = pool
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        deadline: float | None = _extensions(request).get(DEADLINE)
-        token = _deadline.set(deadline)
-        try:
+        step = _Step(_extensions(request).get(DEADLINE), _AS_HTTPCORE)
+        with step:
             response = await self.pool.handle_async_request(_request(request))
-        except Exception as exc:
-            raise _mapped(exc, _AS_HTTPCORE)  # noqa: B904 - its cause is set
-        finally:
-            _deadline.reset(token)
         stream = cast("AsyncIterable[bytes]", response.stream)
-        return httpcore.Response(
-            response.status,
-            headers=response.headers,
-            content=_AsyncBody(stream, deadline, _AS_HTTPCORE),
-            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        )
+        return _as_httpcore(response, _AsyncBody(stream, step.deadline, _AS_HTTPCORE))
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -399,21 +420,11 @@ class _Transport(httpx.HTTPTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if httpx.HTTPTransport.handle_request is not _HTTPX_SYNC:
             return httpx.HTTPTransport.handle_request(self, request)
-        deadline: float | None = request.extensions.get(DEADLINE)
-        token = _deadline.set(deadline)
-        try:
+        step = _Step(request.extensions.get(DEADLINE), _AS_HTTPX)
+        with step:
             response = self.adapter.pool.handle_request(_httpcore2_request(request))
-        except Exception as exc:
-            raise _mapped(exc, _AS_HTTPX)  # noqa: B904 - its cause is set
-        finally:
-            _deadline.reset(token)
         stream = cast("Iterable[bytes]", response.stream)
-        return httpx.Response(
-            response.status,
-            headers=response.headers,
-            stream=_SyncBody(stream, deadline, _AS_HTTPX),
-            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        )
+        return _as_httpx(response, _SyncBody(stream, step.deadline, _AS_HTTPX))
 
 
 class _AsyncTransport(httpx.AsyncHTTPTransport):
@@ -424,21 +435,11 @@ class _AsyncTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_ASYNC:
             return await httpx.AsyncHTTPTransport.handle_async_request(self, request)
-        deadline: float | None = request.extensions.get(DEADLINE)
-        token = _deadline.set(deadline)
-        try:
+        step = _Step(request.extensions.get(DEADLINE), _AS_HTTPX)
+        with step:
             response = await self.adapter.pool.handle_async_request(_httpcore2_request(request))
-        except Exception as exc:
-            raise _mapped(exc, _AS_HTTPX)  # noqa: B904 - its cause is set
-        finally:
-            _deadline.reset(token)
         stream = cast("AsyncIterable[bytes]", response.stream)
-        return httpx.Response(
-            response.status,
-            headers=response.headers,
-            stream=_AsyncBody(stream, deadline, _AS_HTTPX),
-            extensions=response.extensions,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        )
+        return _as_httpx(response, _AsyncBody(stream, step.deadline, _AS_HTTPX))
 
 
 class _Cookies(httpx.Cookies):
