@@ -90,9 +90,23 @@ def pypi_link_problems(site: Path) -> list[str]:
     return problems
 
 
+def openapi_problems(site: Path) -> list[str]:
+    """The site publishes the reference server's OpenAPI document, as generated now."""
+    import json
+
+    from dtmf.testing import openapi
+
+    published = site / "openapi.json"
+    if not published.is_file():
+        return ["openapi.json (the mkdocs hook in docs/hooks.py writes it)"]
+    if json.loads(published.read_text()) != openapi():
+        return ["openapi.json equal to dtmf.testing.openapi() (rebuild the site)"]
+    return []
+
+
 def main(argv: list[str]) -> int:
     site = Path(argv[0] if argv else "site")
-    problems = missing(inventory(site)) + pypi_link_problems(site)
+    problems = missing(inventory(site)) + pypi_link_problems(site) + openapi_problems(site)
     if problems:
         print(f"the site in {site} lacks:", *problems, sep="\n  ", file=sys.stderr)
         return 1
