@@ -6,6 +6,7 @@ import contextlib
 import json
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -223,15 +224,22 @@ def _free_port() -> int:
         return port
 
 
+def _listen_json(
+    base_url: str, number: str, root: str
+) -> tuple[subprocess.Popen[str], Lines, Lines]:
+    """`dtmf listen --json` forwarding to the receiver at `root`, polling fast."""
+    process = start_cli(
+        base_url, "listen", number, "--forward-to", f"{root}/hook",
+        "--poll-interval", "0.05", "--json",
+    )  # fmt: skip
+    return process, Lines(process.stdout), Lines(process.stderr)
+
+
 def test_listen_end_to_end(base_url: str, emu: Emulator, number: str) -> None:
     receiver = Receiver()
     with serve_asgi(receiver.app, port=0) as root:
         since = len(emu.requests)
-        process = start_cli(
-            base_url, "listen", number, "--forward-to", f"{root}/hook",
-            "--poll-interval", "0.05", "--json",
-        )  # fmt: skip
-        stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+        process, stdout, stderr = _listen_json(base_url, number, root)
         try:
             wait_for_polls(emu, number, 2, since)
             emu.simulate_inbound_sms(number, SENDER, "ping")
@@ -330,11 +338,7 @@ def test_an_sms_arriving_while_the_first_polls_fail_is_delivered(
         since = len(emu.requests)
         emu.faults.add("numbers.get", delay=0.001)  # the command's own first look: served
         emu.faults.add("numbers.get", status=503, count=3)  # the first poll, with its retries
-        process = start_cli(
-            base_url, "listen", number, "--forward-to", f"{root}/hook",
-            "--poll-interval", "0.05", "--json",
-        )  # fmt: skip
-        stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+        process, stdout, stderr = _listen_json(base_url, number, root)
         try:
             deadline = time.monotonic() + 15
             while not any("503" in (r.fault or "") for r in emu.requests[since:]):
