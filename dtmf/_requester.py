@@ -63,8 +63,10 @@ def running_loop() -> object:
 class _Requester(Generic[HttpT]):
     """What both drivers share: the client's options, pool, lifecycle, and binding."""
 
-    __slots__ = ("_owner", "http", "lifecycle", "options")
+    __slots__ = ("http", "lifecycle", "options", "owner")
 
+    owner: object
+    """The client whose methods use this requester: results are bound to it."""
     http: HttpT
     options: ClientOptions
     lifecycle: Lifecycle
@@ -72,23 +74,14 @@ class _Requester(Generic[HttpT]):
     def __init__(
         self, owner: object, http: HttpT, options: ClientOptions, lifecycle: Lifecycle
     ) -> None:
-        # Weakly: the client holds its resources, which hold this; a strong reference
-        # back would keep a dropped client alive until the garbage collector ran.
-        self._owner = weakref.ref(owner)
+        # Strongly, though the client holds its resources, which hold this: a resource
+        # or a model taken from a temporary client (`Client().numbers.rent(...)`) must
+        # keep that client alive, or a rental that happened would be reported as a
+        # failure. The cycle is collected with the client, which then warns if unclosed.
+        self.owner = owner
         self.http = http
         self.options = options
         self.lifecycle = lifecycle
-
-    @property
-    def owner(self) -> object:
-        """The client whose methods use this requester: results are bound to it."""
-        owner = self._owner()
-        if owner is None:
-            raise ClientClosedError(
-                "this resource's client was garbage-collected: keep the client, e.g. "
-                "`with dtmf.Client() as client:`, and call through it"
-            )
-        return owner
 
     def _check_open(self, retrying: str = "") -> None:
         if self.lifecycle.closed:
