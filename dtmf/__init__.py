@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _logging
 from ._client import AsyncClient, Client, ClientKeywords, RequestOptions
+from ._codes import VerificationCode
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -36,11 +37,13 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RentalNotEndedError,
     UnboundModelError,
     UnexpectedRedirectError,
     WebhookError,
     WrongEventLoopError,
 )
+from ._rentals import AsyncRental, Rental
 from ._validate import GroupType, SmsActionName, render_sms
 from ._version import __version__
 from .compat import DTMF
@@ -78,6 +81,7 @@ __all__ = [
     "AsyncClient",
     "AsyncGroup",
     "AsyncNumber",
+    "AsyncRental",
     "AuthenticationError",
     "BadRequestError",
     "BaseGroup",
@@ -103,11 +107,14 @@ __all__ = [
     "Number",
     "PermissionDeniedError",
     "RateLimitError",
+    "Rental",
+    "RentalNotEndedError",
     "RequestOptions",
     "SmsAction",
     "SmsActionName",
     "UnboundModelError",
     "UnexpectedRedirectError",
+    "VerificationCode",
     "WebhookError",
     "WrongEventLoopError",
     "__version__",

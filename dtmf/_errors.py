@@ -10,6 +10,7 @@ narrowly as they need::
     ├── ClientClosedError                         a call on a closed client
     ├── WrongEventLoopError                       an AsyncClient used in a second event loop
     ├── MessageTimeoutError                       wait_for_message() gave up
+    ├── RentalNotEndedError                       a scoped rental could not end its number
     ├── WebhookError (also ValueError)            a webhook body that is not an inbound SMS
     └── APIError                                  anything that involved the service
         ├── APIConnectionError                    no usable response
@@ -50,6 +51,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RentalNotEndedError",
     "UnboundModelError",
     "UnexpectedRedirectError",
     "WebhookError",
@@ -117,6 +119,30 @@ class WrongEventLoopError(DTMFError):
 
 class MessageTimeoutError(DTMFError):
     """`wait_for_message()` saw no matching inbound message before its timeout."""
+
+
+class RentalNotEndedError(DTMFError):
+    """A scoped rental (`numbers.rental()`, `receive_code()`) could not end its number.
+
+    The number is still rented, and billed every minute, until it is ended. `e164`
+    is the number and `end_error` what ending it raised; when the `with` block had
+    failed too, that failure is this error's `__cause__`.
+    """
+
+    e164: str
+    end_error: BaseException
+
+    def __init__(
+        self, e164: str, end_error: BaseException, *, cost_per_minute: int | None = None
+    ) -> None:
+        problem = f"{type(end_error).__name__}: {end_error}" if str(end_error) else repr(end_error)
+        rate = f" ({cost_per_minute} satoshis a minute)" if cost_per_minute is not None else ""
+        super().__init__(
+            f"the rental of {e164} was NOT ended ({problem}): it is still billed{rate} until "
+            f"you end it with client.numbers.end_rental({e164!r}) or `dtmf release {e164}`"
+        )
+        self.e164 = e164
+        self.end_error = end_error
 
 
 class APIError(DTMFError):

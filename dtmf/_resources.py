@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _contract as contract
+from ._codes import AsyncCodeMethods, CodeMethods
+from ._rentals import AsyncGroupRentalMethods, AsyncRentalMethods, GroupRentalMethods, RentalMethods
 from ._requester import AsyncRequester, Resource, SyncRequester
 
 if TYPE_CHECKING:
@@ -90,7 +92,7 @@ class GroupsResource(Resource[SyncRequester]):
         return self._requester.call(contract.list_groups, group_type)
 
 
-class NumbersResource(Resource[SyncRequester]):
+class NumbersResource(RentalMethods, CodeMethods, Resource[SyncRequester]):
     """The phone numbers your account rents (`Client.numbers`)."""
 
     __slots__ = ()
@@ -276,7 +278,7 @@ class AsyncGroupsResource(Resource[AsyncRequester]):
         return await self._requester.call(contract.list_groups, group_type)
 
 
-class AsyncNumbersResource(Resource[AsyncRequester]):
+class AsyncNumbersResource(AsyncRentalMethods, AsyncCodeMethods, Resource[AsyncRequester]):
     """The phone numbers your account rents (`AsyncClient.numbers`)."""
 
     __slots__ = ()
@@ -391,7 +393,7 @@ class AsyncMessagesResource(Resource[AsyncRequester]):
         await self._requester.call(contract.send_message, from_e164, to_e164, content)
 
 
-class GroupActions:
+class GroupActions(GroupRentalMethods):
     """The actions of `Group`, run through the Client that returned it."""
 
     __slots__ = ()
@@ -488,7 +490,7 @@ class NumberActions:
         self._client().messages.send(self.e164, to, content)
 
 
-class AsyncGroupActions:
+class AsyncGroupActions(AsyncGroupRentalMethods):
     """The actions of `AsyncGroup`, run through the AsyncClient that returned it."""
 
     __slots__ = ()

@@ -180,7 +180,7 @@ def _format(moment: datetime | None) -> str:
     return "None" if moment is None else moment.isoformat()
 
 
-def _check_timeout(timeout: object) -> None:
+def check_timeout(timeout: object) -> None:
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))
@@ -213,7 +213,7 @@ class _Watch:
     def __init__(
         self, e164: str, timeout: float, match: MessageMatcher | None, since: datetime | None
     ) -> None:
-        _check_timeout(timeout)
+        check_timeout(timeout)
         if not (match is None or isinstance(match, (str, re.Pattern)) or callable(match)):
             raise InvalidParameterError(
                 "match", "expected a substring, a compiled re.Pattern or a predicate"

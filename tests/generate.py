@@ -42,6 +42,17 @@ RESOURCES = {
     "messages": "Sending SMS.",
 }
 
+# Hand-written mixin base classes of generated classes: generated class name -> the
+# mixins ("module.Class", the module relative to the dtmf package), put before its
+# generated bases. For methods that are more than one call of the contract
+# (`client.numbers.rental()`), written once by hand and still plain methods.
+MIXINS: dict[str, tuple[str, ...]] = {
+    "NumbersResource": ("_rentals.RentalMethods", "_codes.CodeMethods"),
+    "AsyncNumbersResource": ("_rentals.AsyncRentalMethods", "_codes.AsyncCodeMethods"),
+    "GroupActions": ("_rentals.GroupRentalMethods",),
+    "AsyncGroupActions": ("_rentals.AsyncGroupRentalMethods",),
+}
+
 HEADER = '''"""The resource methods of both clients and the models' actions.
 
 GENERATED from the wire contract (`dtmf/_contract.py`) by `make generate`: do not
@@ -62,6 +73,36 @@ if TYPE_CHECKING:
     from ._models import Account, Address, AsyncGroup, AsyncNumber, Group, Number
     from ._validate import GroupType, SmsActionName
 '''
+
+
+def _mixin_imports() -> str:
+    """The import lines of every mixin in MIXINS, one per module."""
+    by_module: dict[str, list[str]] = {}
+    for mixins in MIXINS.values():
+        for mixin in mixins:
+            module, _, name = mixin.rpartition(".")
+            by_module.setdefault(module, []).append(name)
+    return "".join(
+        f"from .{module} import {', '.join(sorted(set(names)))}\n"
+        for module, names in sorted(by_module.items())
+    )
+
+
+def _import_order(line: str) -> tuple[bool, str]:
+    # `from . import x` before `from .x import y`, as isort (ruff's I rules) sorts them.
+    return (not line.startswith("from . import"), line)
+
+
+def _generated_names() -> set[str]:
+    """The generated class names, less any 'Async' prefix."""
+    models = {action.model for op in OPERATIONS for action in op.actions}
+    return {_class_name(r, False) for r in RESOURCES} | {f"{m}Actions" for m in models}
+
+
+def _bases(name: str, *generated: str) -> str:
+    """The bases of generated class `name`: its mixins, then `generated`."""
+    mixins = [mixin.rpartition(".")[2] for mixin in MIXINS.get(name, ())]
+    return ", ".join([*mixins, *generated])
 
 
 def _class_name(resource: str, asynchronous: bool) -> str:
@@ -247,11 +288,12 @@ def _resource_classes(asynchronous: bool) -> Iterator[str]:
     requester = "AsyncRequester" if asynchronous else "SyncRequester"
     client = "AsyncClient" if asynchronous else "Client"
     for resource, doc in RESOURCES.items():
+        name = _class_name(resource, asynchronous)
         methods = [
             _resource_method(op, asynchronous) for op in OPERATIONS if op.resource == resource
         ]
         yield (
-            f"class {_class_name(resource, asynchronous)}(Resource[{requester}]):\n"
+            f"class {name}({_bases(name, f'Resource[{requester}]')}):\n"
             f'    """{doc[:-1]} (`{client}.{resource}`)."""\n\n'
             "    __slots__ = ()\n\n" + textwrap.indent("\n".join(methods), "    ")
         )
@@ -271,8 +313,9 @@ def _action_classes(asynchronous: bool) -> Iterator[str]:
             if action.model == model
         ]
         declared = "".join(f"        {field}: str\n" for field in fields)
+        bases = f"({_bases(name + 'Actions')})" if name + "Actions" in MIXINS else ""
         yield (
-            f"class {name}Actions:\n"
+            f"class {name}Actions{bases}:\n"
             f'    """The actions of `{name}`, run through the {client} that returned it."""\n\n'
             "    __slots__ = ()\n\n"
             "    if TYPE_CHECKING:\n"
@@ -284,7 +327,17 @@ def _action_classes(asynchronous: bool) -> Iterator[str]:
 
 def render() -> str:
     """The generated module's source, formatted by ruff."""
-    parts = [HEADER]
+    unknown = set(MIXINS) - {
+        f"{prefix}{name}" for prefix in ("", "Async") for name in _generated_names()
+    }
+    assert not unknown, f"MIXINS names classes that are not generated: {sorted(unknown)}"
+    header, _, checking = HEADER.partition("\nif TYPE_CHECKING:")
+    # The mixins' imports join the header's relative ones, in isort's order.
+    lines = header.rstrip("\n").split("\n")
+    relative = [line for line in lines if line.startswith("from .")]
+    imports = sorted([*relative, *_mixin_imports().splitlines()], key=_import_order)
+    head = "\n".join(line for line in lines if line not in relative) + "\n" + "\n".join(imports)
+    parts = [head + "\n\nif TYPE_CHECKING:" + checking]
     for asynchronous in (False, True):
         parts.extend(_resource_classes(asynchronous))
     for asynchronous in (False, True):
