@@ -26,6 +26,7 @@ from .._errors import (
     DTMFError,
     InvalidParameterError,
     MessageTimeoutError,
+    RentalNotEndedError,
 )
 from ._output import Output
 
@@ -204,6 +205,8 @@ Examples:
   dtmf account                          # balance in satoshis and BTC
   dtmf groups mobile --sms --sort setup # what you can rent, cheapest first
   dtmf rent gb-mobile                   # rent a number (debits the setup cost)
+  dtmf rent gb-mobile --for 10m         # ... and end the rental in 10 minutes
+  dtmf code us-mobile                   # rent, print the SMS code, end the rental
   dtmf send +447700900001 +447700900123 "hello"
   dtmf wait +447700900001 --match 'code (\\d+)'
   dtmf listen +447700900001 --forward-to http://localhost:8000/hook
@@ -230,7 +233,7 @@ Exit codes:
   2    usage error: a bad option or value, a missing token (nothing was sent)
   3    the API refused (bad token, no funds, unknown number, ...)
   4    network error: the API could not be reached or did not answer in time
-  5    `dtmf wait` timed out
+  5    `dtmf wait` or `dtmf code` timed out
   130  interrupted (Ctrl-C); but `dtmf listen` and `dtmf emulator` run until
        stopped, and exit 0 when stopped with Ctrl-C or SIGTERM
 
@@ -272,6 +275,8 @@ def exit_code(exc: BaseException) -> int:
         return EXIT_NETWORK
     if isinstance(exc, APIError):
         return EXIT_API
+    if isinstance(exc, RentalNotEndedError):  # as what ending it failed with
+        return exit_code(exc.end_error)
     if isinstance(exc, MessageTimeoutError):
         return EXIT_TIMEOUT
     return EXIT_FAILURE

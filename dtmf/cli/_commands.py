@@ -8,6 +8,7 @@ result; input is checked by the SDK (before any request) or by click.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import math
 import re
 import sys
@@ -33,6 +34,7 @@ from ._output import (
     number_rows,
     satoshis,
 )
+from ._scoped import duration_option, rent_for
 
 __all__: list[str] = []
 
@@ -207,18 +209,31 @@ def numbers_show(e164: str) -> None:
 
 @cli.command()
 @click.argument("group_id")
+@click.option(
+    "--for",
+    "lasting",
+    metavar="DURATION",
+    callback=duration_option,
+    help="Keep the number this long (e.g. 90s, 10m, 1h30m, 2d), then end the rental; "
+    "Ctrl-C ends it sooner.",
+)
 @global_options
-def rent(group_id: str) -> None:
+def rent(group_id: str, lasting: datetime.timedelta | None) -> None:
     """Rent a number from a group (debits the group's setup cost).
 
     GROUP_ID is the id `dtmf groups` lists, e.g. gb-mobile. The rental is billed
-    per minute until you release the number.
+    per minute until you release the number; with --for, the command stays until
+    the time is up (or Ctrl-C) and then ends the rental itself.
 
     \b
     Examples:
       dtmf rent gb-mobile
+      dtmf rent gb-mobile --for 10m      # prints the number, ends it in 10 minutes
       NUMBER=$(dtmf rent gb-mobile --json | jq -r .e164)
     """
+    if lasting is not None:
+        rent_for(group_id, lasting)
+        return
     with settings().client() as client:
         number = client.numbers.rent(group_id)
     out = settings().output()
