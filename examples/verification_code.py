@@ -5,8 +5,8 @@
 
 It rents a number (the cheapest mobile group that takes SMS, or `--group`), prints
 it, waits for an SMS containing a 4 to 8 digit code, prints the code and ends the
-rental: also when no code comes, something fails or you press Ctrl-C, so billing
-never runs on.
+rental, all with one call, `client.numbers.receive_code()`: the rental ends also
+when no code comes, something fails or you press Ctrl-C, so billing never runs on.
 
 Without DTMF_TOKEN it starts the reference server in-process (nothing is charged)
 and plays the sender too: the SMS arrives a second after the wait begins.
@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import dtmf
@@ -27,7 +27,7 @@ import dtmf
 if TYPE_CHECKING:
     from dtmf.testing import Emulator
 
-CODE = re.compile(r"\b(\d{4,8})\b")  # the first group becomes `found.code`
+OnRented = Callable[[dtmf.Number], None]
 
 DEMO_TOKEN = "demo-token"
 DEMO_SENDER = "+447700900123"
@@ -48,29 +48,40 @@ def choose_group(client: dtmf.Client, group_id: str | None) -> str:
     return cheapest.id
 
 
-def end_rental(number: dtmf.Number) -> None:
-    try:
-        number.end_rental()
-    except dtmf.DTMFError as exc:
-        print(f"Could not end the rental of {number.e164}: {exc}", file=sys.stderr)
-        print("End it yourself: dtmf.Client().numbers.end_rental(...)", file=sys.stderr)
-    else:
-        print(f"Ended the rental of {number.e164}.")
+def receive(client: dtmf.Client, group_id: str, timeout: float, on_rented: OnRented) -> int:
+    """Rent, wait for the code, end the rental: `receive_code` does all three, and ends
+    the rental on every way out (no code, an error, Ctrl-C)."""
+    rented: list[str] = []
 
-
-def wait_for_code(number: dtmf.Number, timeout: float) -> int:
-    try:
+    def tell(number: dtmf.Number) -> None:
+        rented.append(number.e164)
+        print(f"Rented {number.e164}. Send the code to this number.")
+        on_rented(number)
         print(f"Waiting up to {timeout:g} s for an SMS with a 4-8 digit code (Ctrl-C to stop)...")
-        found = number.wait_for_message(match=CODE, timeout=timeout)
+
+    try:
+        found = client.numbers.receive_code(group_id, timeout=timeout, on_rented=tell)
+    except dtmf.RentalNotEndedError as exc:
+        print(exc, file=sys.stderr)  # names the number still billed, and how to end it
+        return 1
     except dtmf.MessageTimeoutError as exc:
         print(f"No code arrived: {exc}.")
-        return 1
+        return ended(rented, 1)
     except KeyboardInterrupt:
         print("\nInterrupted: no code was awaited any longer.")
-        return 130
+        return ended(rented, 130)
+    except dtmf.DTMFError as exc:
+        print(f"Failed: {exc}", file=sys.stderr)
+        return ended(rented, 1)
     print(f"SMS from {found.message.from_}: {found.message.content!r}")
     print(f"Code: {found.code}")
-    return 0
+    return ended(rented, 0)
+
+
+def ended(rented: list[str], status: int) -> int:
+    if rented:
+        print(f"Ended the rental of {rented[0]}.")
+    return status
 
 
 def play_sender(emulator: Emulator, e164: str, delay: float) -> threading.Event:
@@ -109,25 +120,23 @@ def main(argv: list[str] | None = None) -> int:
             client = stack.enter_context(emulator.client(DEMO_TOKEN))
             print("DTMF_TOKEN is not set: using the bundled reference server (nothing is charged).")
 
+        stops: list[threading.Event] = []
+
+        def on_rented(number: dtmf.Number) -> None:
+            if emulator is not None:  # the demo plays the sender too
+                stops.append(play_sender(emulator, number.e164, args.demo_delay))
+
         try:
-            number = client.numbers.rent(choose_group(client, args.group))
+            group_id = choose_group(client, args.group)
         except dtmf.DTMFError as exc:
-            print(f"Could not rent a number: {exc}", file=sys.stderr)
+            print(f"Could not choose a group: {exc}", file=sys.stderr)
             return 1
-        print(f"Rented {number.e164}. Send the code to this number.")
-        stop = None
+        timeout = args.timeout if args.timeout is not None else (300 if live else 10)
         try:
-            if emulator is not None:
-                stop = play_sender(emulator, number.e164, args.demo_delay)
-            timeout = args.timeout if args.timeout is not None else (300 if live else 10)
-            return wait_for_code(number, timeout)
-        except dtmf.DTMFError as exc:
-            print(f"Failed while waiting: {exc}", file=sys.stderr)
-            return 1
+            return receive(client, group_id, timeout, on_rented)
         finally:
-            if stop is not None:
+            for stop in stops:
                 stop.set()
-            end_rental(number)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,16 @@ def _send_code_after_next_poll(emulator: Emulator, e164: str, stop: threading.Ev
         stop.wait(0.01)
 
 
+def _send_code_to_next_rental(emulator: Emulator, known: set[str], stop: threading.Event) -> None:
+    """Deliver CODE_SMS to the first number rented after `known` (a block's own rental)."""
+    while not stop.is_set():
+        new = [n["e164"] for n in emulator.state.numbers(TOKENS[0]) if n["e164"] not in known]
+        if new:
+            emulator.simulate_inbound_sms(to=new[0], sender=SENDER, content=CODE_SMS)
+            return
+        stop.wait(0.01)
+
+
 def on_sms(sms: dtmf.InboundSMS) -> str | None:
     """The handler fragments may use, as the README's webhook example defines it."""
     return None if sms.content.strip().upper() == "STOP" else f"Thanks, got {sms.content!r}"
@@ -172,7 +182,13 @@ def run_python(block: Block, served: tuple[Emulator, str], monkeypatch: pytest.M
         helper = threading.Thread(
             target=_send_code_after_next_poll, args=(emulator, number.e164, stop), daemon=True
         )
-        if "wait_for_message(" in block.code:
+        if "rental(" in block.code or "receive_code(" in block.code:  # its own number
+            known = {n["e164"] for n in emulator.state.numbers(TOKENS[0])}
+            helper = threading.Thread(
+                target=_send_code_to_next_rental, args=(emulator, known, stop), daemon=True
+            )
+            helper.start()
+        elif "wait_for_message(" in block.code:
             helper.start()
         try:
             code = compile(block.code, block.id, "exec")
@@ -360,7 +376,7 @@ def test_block_runs(
             run_pytest_module(block, tmp_path)
             return
         output = run_python(block, served, monkeypatch)
-        if "wait_for_message(" in block.code:
+        if any(call in block.code for call in ("wait_for_message(", "receive_code(")):
             assert "482913" in output
         return
     assert block.language == "shell", f"{block.id}: a block is `python`, `shell` or `text`"
