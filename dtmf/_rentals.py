@@ -374,9 +374,7 @@ class AsyncRental(_Scope["AsyncNumber"]):
                 except NotFoundError:
                     pass  # no longer rented: ended in the block, or by a lost first answer
                 except Exception as error:
-                    raise self._not_ended(e164, number.cost_per_minute, error) from (
-                        exc or error
-                    )
+                    raise self._not_ended(e164, number.cost_per_minute, error) from (exc or error)
         finally:
             self._active = False
         cancelled = anyio.get_cancelled_exc_class()
