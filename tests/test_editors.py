@@ -37,7 +37,15 @@ async def main() -> None:
 # At each dot, what must be offered (a sample of fields, and every action).
 EXPECTED = {
     "client.": {"account", "addresses", "groups", "numbers", "messages", "with_options", "close"},
-    "client.numbers.": {"list", "get", "rent", "end_rental", "set_sms_action"},
+    "client.numbers.": {
+        "list",
+        "get",
+        "rent",
+        "end_rental",
+        "set_sms_action",
+        "rental",
+        "receive_code",
+    },
     "client.messages.": {"send"},
     "number.": {
         "e164",
@@ -49,12 +57,12 @@ EXPECTED = {
         "send_sms",
         "wait_for_message",
     },
-    "group.": {"id", "setup_cost", "rental_cost_per_minute", "rent"},
+    "group.": {"id", "setup_cost", "rental_cost_per_minute", "rent", "rental"},
     "message.": {"content", "from_", "to", "timestamp", "inbound"},
     "account.": {"balance"},
     "        anumber.": {"e164", "refresh", "end_rental", "send_sms", "wait_for_message"},
-    "        agroup.": {"id", "rent"},
-    "        aclient.numbers.": {"list", "get", "rent", "end_rental", "set_sms_action"},
+    "        agroup.": {"id", "rent", "rental"},
+    "        aclient.numbers.": {"list", "get", "rent", "end_rental", "rental", "receive_code"},
 }
 
 
@@ -120,6 +128,26 @@ def test_wait_for_message_shows_signature_and_docstring(receiver: str) -> None:
     for parameter in ("timeout: float", "match:", "since:"):
         assert parameter in shown
     assert doc.startswith("Wait for a new inbound SMS")
+
+
+@pytest.mark.parametrize(
+    ("call", "parameters", "summary"),
+    [
+        ("client.numbers.rental(", ("group_id: str", "keep: bool", "end_timeout: float"), "Rent"),
+        ("        aclient.numbers.rental(", ("group_id: str", "keep: bool"), "Rent"),
+        ("group.rental(", ("keep: bool", "end_timeout: float"), "Rent"),
+        ("client.numbers.receive_code(", ("group_id: str", "pattern:", "timeout:"), "Rent"),
+        ("        aclient.numbers.receive_code(", ("pattern:", "on_rented:"), "Rent"),
+    ],
+)
+def test_scoped_rental_methods_show_signature_and_docstring(
+    call: str, parameters: tuple[str, ...], summary: str
+) -> None:
+    shown, doc = _signature(call)
+    for parameter in parameters:
+        assert parameter in shown, shown
+    assert doc.startswith(summary), doc
+    assert "Example:" in doc
 
 
 def test_hover_on_a_field_shows_its_meaning_and_unit() -> None:

@@ -50,6 +50,39 @@ async def async_usage(client: dtmf.AsyncClient) -> None:
     assert_type(client.with_options(max_retries=0), dtmf.AsyncClient)
 
 
+async def async_rental_usage(client: dtmf.AsyncClient) -> None:
+    rental = client.numbers.rental("us-mobile", keep=False, end_timeout=10)
+    assert_type(rental, dtmf.AsyncRental)
+    async with rental as number:
+        assert_type(number, dtmf.AsyncNumber)
+        assert_type(await number.end_rental(), None)
+        assert_type(rental.keep(), None)
+    assert_type(rental.number, dtmf.AsyncNumber | None)
+    group = (await client.groups.list("mobile"))[0]
+    assert_type(group.rental(), dtmf.AsyncRental)
+
+    async def tell(number: dtmf.AsyncNumber) -> None:
+        print(number.e164)
+
+    found = await client.numbers.receive_code("us-mobile", on_rented=tell, timeout=60)
+    assert_type(found, dtmf.VerificationCode)
+    assert_type(found.code, str)
+    assert_type(found.message, dtmf.Message)
+
+
+def rental_usage(client: dtmf.Client) -> None:
+    rental = client.numbers.rental("us-mobile")
+    assert_type(rental, dtmf.Rental)
+    with rental as number:
+        assert_type(number, dtmf.Number)
+        assert_type(number.end_rental(), None)
+    assert_type(rental.kept, bool)
+    assert_type(client.groups.list("mobile")[0].rental(keep=True), dtmf.Rental)
+    found = client.numbers.receive_code("us-mobile", pattern=r"G-(\d+)", on_rented=print)
+    assert_type(found, dtmf.VerificationCode)
+    assert_type(found.e164, str)
+
+
 def compat_usage(old: dtmf.DTMF) -> None:
     assert_type(old.account()["balance"], int)
     for message in old.number("+1234567890")["messages"]:
