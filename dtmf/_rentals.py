@@ -74,13 +74,13 @@ class _Scope(Generic[N]):
     __slots__ = ("_active", "_kept", "_number", "end_timeout", "group_id", "keep_on_exit")
 
     def __init__(self, group_id: str, keep: bool, end_timeout: float) -> None:
-        self.group_id = check_group_id(group_id)
+        self.group_id: str = check_group_id(group_id)
         """The group the number is rented from."""
         if keep is not True and keep is not False:
             raise InvalidParameterError("keep", f"expected True or False, got {keep!r}")
-        self.keep_on_exit = keep
+        self.keep_on_exit: bool = keep
         """Whether the block's end leaves the number rented (`keep=True`)."""
-        self.end_timeout = check_end_timeout(end_timeout)
+        self.end_timeout: float = check_end_timeout(end_timeout)
         """Seconds ending the rental may take, retries included."""
         self._kept = False
         self._active = False
