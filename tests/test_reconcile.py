@@ -325,3 +325,19 @@ def test_history_lag_hides_new_messages_for_a_few_reads() -> None:
         assert seen == sorted(seen)
         assert seen[3:] == [20, 20]
         assert len(emu.stored_messages(number.e164)) == 20
+
+
+def test_timeout_after_send_on_a_served_port(emu: Emulator) -> None:
+    # The ASGI app applies `after_acting` too: the service stores the SMS, then answers late.
+    with emu.serve() as url, dtmf.Client(TOKEN, base_url=url, timeout=0.1) as client:
+        number = client.numbers.rent("gb-mobile")
+        emu.faults.add("messages.send", delay=0.5, after_acting=True)
+        found = number.send_sms(TO, "late answer", on_ambiguous="check", interval=0)
+        assert found is not None
+        assert _stored(emu, number.e164, "late answer") == 1
+
+
+def test_after_acting_needs_a_delay_and_an_acting_service(emu: Emulator) -> None:
+    for options in ({}, {"delay": 1, "status": 500}, {"delay": 1, "drop": "before"}):
+        with pytest.raises(ValueError, match="after_acting"):
+            emu.faults.add("messages.send", after_acting=True, **options)
