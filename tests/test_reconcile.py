@@ -338,6 +338,11 @@ def test_timeout_after_send_on_a_served_port(emu: Emulator) -> None:
 
 
 def test_after_acting_needs_a_delay_and_an_acting_service(emu: Emulator) -> None:
-    for options in ({}, {"delay": 1, "status": 500}, {"delay": 1, "drop": "before"}):
+    refused: list[dict[str, Any]] = [
+        {},
+        {"delay": 1, "status": 500},
+        {"delay": 1, "drop": "before"},
+    ]
+    for options in refused:
         with pytest.raises(ValueError, match="after_acting"):
             emu.faults.add("messages.send", after_acting=True, **options)
