@@ -50,6 +50,7 @@ _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 
 if TYPE_CHECKING:
     from . import webhooks as webhooks
+    from ._leaks import EndedRentals
     from ._models import (
         Account,
         Address,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         Number,
         SmsAction,
     )
+    from ._reconcile import OnAmbiguous, SendNotFoundError
     from ._waiting import MessageMatch, MessageMatcher
 
 __all__ = [
@@ -89,6 +91,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DTMFError",
+    "EndedRentals",
     "GroupType",
     "Group",
     "InboundSMS",
@@ -101,9 +104,11 @@ __all__ = [
     "MessageTimeoutError",
     "NotFoundError",
     "Number",
+    "OnAmbiguous",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestOptions",
+    "SendNotFoundError",
     "SmsAction",
     "SmsActionName",
     "UnboundModelError",
@@ -149,6 +154,9 @@ _LAZY = {
         ),
         "._models",
     ),
+    "EndedRentals": "._leaks",
+    "OnAmbiguous": "._reconcile",
+    "SendNotFoundError": "._reconcile",
     "MessageMatch": "._waiting",
     "MessageMatcher": "._waiting",
 }

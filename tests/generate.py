@@ -42,6 +42,54 @@ RESOURCES = {
     "messages": "Sending SMS.",
 }
 
+MIXINS: dict[str, tuple[str, ...]] = {
+    "NumbersResource": ("_leaks.FindLeaks",),
+    "AsyncNumbersResource": ("_leaks.AsyncFindLeaks",),
+    "MessagesResource": ("_reconcile.ReconcileMessages",),
+    "AsyncMessagesResource": ("_reconcile.AsyncReconcileMessages",),
+    "NumberActions": ("_reconcile.ReconcileNumber",),
+    "AsyncNumberActions": ("_reconcile.AsyncReconcileNumber",),
+}
+"""Hand-written base classes of generated classes: generated class -> 'module.Class' in
+`dtmf`. A method a mixin defines (in its class body, not under `if TYPE_CHECKING`) is
+not generated: the hand-written one, with its wider signature, takes its place (as
+`send_sms(..., on_ambiguous=...)` does)."""
+
+
+def _mixin_methods(mixin: str) -> set[str]:
+    """The methods a mixin ('_module.Class') defines, read from its source (not imported)."""
+    module, _, name = mixin.partition(".")
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return {
+                item.name
+                for item in node.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+    raise LookupError(f"dtmf/{module}.py defines no class {name} (see MIXINS)")
+
+
+def _inherited(class_name: str) -> set[str]:
+    return set().union(*(_mixin_methods(m) for m in MIXINS.get(class_name, ())))
+
+
+def _bases(class_name: str, *others: str) -> str:
+    return ", ".join([*(m.partition(".")[2] for m in MIXINS.get(class_name, ())), *others])
+
+
+def _mixin_imports() -> str:
+    by_module: dict[str, set[str]] = {}
+    for mixins in MIXINS.values():
+        for mixin in mixins:
+            module, _, name = mixin.partition(".")
+            by_module.setdefault(module, set()).add(name)
+    return "".join(
+        f"from .{module} import {', '.join(sorted(names))}\n"
+        for module, names in sorted(by_module.items())
+    )
+
+
 HEADER = '''"""The resource methods of both clients and the models' actions.
 
 GENERATED from the wire contract (`dtmf/_contract.py`) by `make generate`: do not
@@ -247,11 +295,14 @@ def _resource_classes(asynchronous: bool) -> Iterator[str]:
     requester = "AsyncRequester" if asynchronous else "SyncRequester"
     client = "AsyncClient" if asynchronous else "Client"
     for resource, doc in RESOURCES.items():
+        name = _class_name(resource, asynchronous)
         methods = [
-            _resource_method(op, asynchronous) for op in OPERATIONS if op.resource == resource
+            _resource_method(op, asynchronous)
+            for op in OPERATIONS
+            if op.resource == resource and op.method_name not in _inherited(name)
         ]
         yield (
-            f"class {_class_name(resource, asynchronous)}(Resource[{requester}]):\n"
+            f"class {name}({_bases(name, f'Resource[{requester}]')}):\n"
             f'    """{doc[:-1]} (`{client}.{resource}`)."""\n\n'
             "    __slots__ = ()\n\n" + textwrap.indent("\n".join(methods), "    ")
         )
@@ -268,11 +319,12 @@ def _action_classes(asynchronous: bool) -> Iterator[str]:
             _action_method(op, action, asynchronous)
             for op in OPERATIONS
             for action in op.actions
-            if action.model == model
+            if action.model == model and action.method not in _inherited(f"{name}Actions")
         ]
         declared = "".join(f"        {field}: str\n" for field in fields)
+        bases = f"({_bases(name + 'Actions')})" if MIXINS.get(name + "Actions") else ""
         yield (
-            f"class {name}Actions:\n"
+            f"class {name}Actions{bases}:\n"
             f'    """The actions of `{name}`, run through the {client} that returned it."""\n\n'
             "    __slots__ = ()\n\n"
             "    if TYPE_CHECKING:\n"
@@ -284,7 +336,9 @@ def _action_classes(asynchronous: bool) -> Iterator[str]:
 
 def render() -> str:
     """The generated module's source, formatted by ruff."""
-    parts = [HEADER]
+    parts = [
+        HEADER.replace("from ._requester import", _mixin_imports() + "from ._requester import")
+    ]
     for asynchronous in (False, True):
         parts.extend(_resource_classes(asynchronous))
     for asynchronous in (False, True):
