@@ -9,11 +9,12 @@ PY311 ?=
 PY312 ?=
 PY313 ?=
 
-.PHONY: help demo test lint types pytest docs dist bench-smoke record bench faults fuzz test-matrix generate clean
+.PHONY: help demo test check lint types pytest docs dist bench-smoke record bench faults fuzz test-matrix generate clean
 
 help:
 	@echo "make demo    run the SDK end to end against the bundled reference server"
 	@echo "make test    lint, type checks (mypy, pyright, verifytypes), the test suite, docs and dist"
+	@echo "make check   the fast lane while editing: lint, then the tests not marked slow (<= 60 s)"
 	@echo "make docs    the documentation site (guides, API reference), strict, into site/"
 	@echo "make dist    sdist and wheel into dist/, twine check --strict, the wheel without extras"
 	@echo "make generate  rewrite dtmf/_resources.py from the wire contract (dtmf/_contract.py)"
@@ -36,6 +37,12 @@ demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
 test: lint types pytest docs dist bench-smoke
+
+# The edit-test loop: lint and the tests not marked slow (tests/conftest.py says which
+# are); `make test` stays the full gate. `make check PYTEST_ARGS=--lf` reruns failures.
+PYTEST_ARGS ?=
+check: lint
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check dtmf tests examples bench docs/hooks.py

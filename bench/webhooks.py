@@ -28,7 +28,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.redis_server import RedisServer, binary
+from tests.redis_server import MISSING, RedisServer, binary
 from tests.workers import deliveries, post_all, serve_workers
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -57,8 +57,10 @@ def main() -> int:
     workers, rounds, count = (2, 1, 200) if args.smoke else (4, 7, 3000)
     executable = binary()
     if executable is None:
-        print("redis-server is not installed (apt-get install redis-server)", file=sys.stderr)
-        return 1
+        print(MISSING, file=sys.stderr)
+        # The smoke run of `make test` skips (as the Redis tests do) where no server can
+        # be had without root; a real run, and CI, need one.
+        return 0 if args.smoke and not os.environ.get("CI") else 1
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         directory = Path(folder)
         redis = RedisServer(executable, directory)

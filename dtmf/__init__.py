@@ -53,6 +53,7 @@ _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 
 if TYPE_CHECKING:
     from . import webhooks as webhooks
+    from ._leaks import EndedRentals
     from ._models import (
         Account,
         Address,
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         Number,
         SmsAction,
     )
+    from ._reconcile import OnAmbiguous, SendNotFoundError
     from ._waiting import MessageMatch, MessageMatcher
 
 __all__ = [
@@ -93,6 +95,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DTMFError",
+    "EndedRentals",
     "GroupType",
     "Group",
     "InboundSMS",
@@ -105,11 +108,13 @@ __all__ = [
     "MessageTimeoutError",
     "NotFoundError",
     "Number",
+    "OnAmbiguous",
     "PermissionDeniedError",
     "RateLimitError",
     "Rental",
     "RentalNotEndedError",
     "RequestOptions",
+    "SendNotFoundError",
     "SmsAction",
     "SmsActionName",
     "UnboundModelError",
@@ -156,6 +161,9 @@ _LAZY = {
         ),
         "._models",
     ),
+    "EndedRentals": "._leaks",
+    "OnAmbiguous": "._reconcile",
+    "SendNotFoundError": "._reconcile",
     "MessageMatch": "._waiting",
     "MessageMatcher": "._waiting",
 }

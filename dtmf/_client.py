@@ -11,7 +11,6 @@ import copy
 import ssl
 import warnings
 import weakref
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, cast
 
 import httpx
@@ -24,10 +23,14 @@ from ._core import (
     ClientOptions,
 )
 from ._errors import ConfigurationError, WrongEventLoopError
-from ._requester import AsyncRequester, Lifecycle, SyncRequester, running_loop
+from ._requester import (
+    AsyncRequester,
+    Lifecycle,
+    ResourceAttribute,
+    SyncRequester,
+    running_loop,
+)
 from ._resources import (
-    ASYNC_RESOURCES,
-    SYNC_RESOURCES,
     AccountResource,
     AddressesResource,
     AsyncAccountResource,
@@ -88,7 +91,6 @@ class BaseClient(Generic[HttpT]):
 
     _http_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
     _requester_class: ClassVar[type[SyncRequester] | type[AsyncRequester]]
-    _resource_classes: ClassVar[Mapping[str, type[Any]]]
     _http: HttpT
     _options: ClientOptions
     _lifecycle: Lifecycle
@@ -189,11 +191,7 @@ class BaseClient(Generic[HttpT]):
         self._options = options
         self._lifecycle = lifecycle
         lifecycle.clients.add(self)
-        # Resources are made once per client (and per view): each call is then plain
-        # attribute lookups, and IPython's completion sees them without running code.
-        self._requester = requester = self._requester_class(self, self._http, options, lifecycle)  # type: ignore[arg-type]
-        for name, resource_class in self._resource_classes.items():
-            setattr(self, name, resource_class(requester))
+        self._requester = self._requester_class(self, self._http, options, lifecycle)  # type: ignore[arg-type]
 
     @property
     def base_url(self) -> str:
@@ -297,18 +295,17 @@ class Client(BaseClient[httpx.Client]):
 
     _http_class = httpx.Client
     _requester_class = SyncRequester
-    _resource_classes = SYNC_RESOURCES
     _requester: SyncRequester
 
-    account: AccountResource
+    account: ResourceAttribute[AccountResource] = ResourceAttribute(AccountResource)
     """Your account and its balance."""
-    addresses: AddressesResource
+    addresses: ResourceAttribute[AddressesResource] = ResourceAttribute(AddressesResource)
     """Bitcoin deposit addresses that fund your account."""
-    groups: GroupsResource
+    groups: ResourceAttribute[GroupsResource] = ResourceAttribute(GroupsResource)
     """The groups of phone numbers you can rent from."""
-    numbers: NumbersResource
+    numbers: ResourceAttribute[NumbersResource] = ResourceAttribute(NumbersResource)
     """The phone numbers your account rents."""
-    messages: MessagesResource
+    messages: ResourceAttribute[MessagesResource] = ResourceAttribute(MessagesResource)
     """Sending SMS."""
 
     def close(self) -> None:
@@ -339,18 +336,17 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
     _http_class = httpx.AsyncClient
     _requester_class = AsyncRequester
-    _resource_classes = ASYNC_RESOURCES
     _requester: AsyncRequester
 
-    account: AsyncAccountResource
+    account: ResourceAttribute[AsyncAccountResource] = ResourceAttribute(AsyncAccountResource)
     """Your account and its balance."""
-    addresses: AsyncAddressesResource
+    addresses: ResourceAttribute[AsyncAddressesResource] = ResourceAttribute(AsyncAddressesResource)
     """Bitcoin deposit addresses that fund your account."""
-    groups: AsyncGroupsResource
+    groups: ResourceAttribute[AsyncGroupsResource] = ResourceAttribute(AsyncGroupsResource)
     """The groups of phone numbers you can rent from."""
-    numbers: AsyncNumbersResource
+    numbers: ResourceAttribute[AsyncNumbersResource] = ResourceAttribute(AsyncNumbersResource)
     """The phone numbers your account rents."""
-    messages: AsyncMessagesResource
+    messages: ResourceAttribute[AsyncMessagesResource] = ResourceAttribute(AsyncMessagesResource)
     """Sending SMS."""
 
     async def aclose(self) -> None:

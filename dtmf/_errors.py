@@ -11,6 +11,7 @@ narrowly as they need::
     ├── WrongEventLoopError                       an AsyncClient used in a second event loop
     ├── MessageTimeoutError                       wait_for_message() gave up
     ├── RentalNotEndedError                       a scoped rental could not end its number
+    ├── SendNotFoundError                         reconcile_send(): the SMS was not sent
     ├── WebhookError (also ValueError)            a webhook body that is not an inbound SMS
     └── APIError                                  anything that involved the service
         ├── APIConnectionError                    no usable response

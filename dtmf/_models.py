@@ -14,13 +14,14 @@ datetimes.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, ClassVar, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, computed_field
 
 from ._binding import Bindable
+from ._errors import InvalidParameterError
 from ._resources import AsyncGroupActions, AsyncNumberActions, GroupActions, NumberActions
 from ._timestamps import OptionalTimestamp, parse_timestamp
 from ._validate import SmsActionName
@@ -172,6 +173,15 @@ class SmsAction(NamedTuple):
 _URL = re.compile(r"https?://", re.IGNORECASE)
 
 
+def _moment(now: object) -> datetime:
+    """`now` checked to be an aware datetime; None is this moment, in UTC."""
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise InvalidParameterError("now", "must be a timezone-aware datetime")
+    return now
+
+
 class BaseGroup(DTMFModel):
     """A group of phone numbers to rent from: a country and a type, with its costs."""
 
@@ -244,6 +254,38 @@ class BaseNumber(DTMFModel):
     def inbound_messages(self) -> list[Message]:
         """The messages this number received, oldest first as the service lists them."""
         return [m for m in self.messages if m.is_inbound_to(self.e164)]
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        """How long the rental has run: from `assignment_start` to `now` (default: now).
+
+        A timedelta of zero when the service gave no `assignment_start` (its age is
+        unknown; `numbers.end_older_than()` never ends such a rental), or when `now`
+        is before the start.
+
+        Raises:
+            InvalidParameterError: `now` is not a timezone-aware datetime.
+        """
+        moment = _moment(now)
+        if self.assignment_start is None:
+            return timedelta(0)
+        return max(timedelta(0), moment - self.assignment_start)
+
+    def cost_so_far(self, now: datetime | None = None) -> int:
+        """What the rental has cost up to `now` (default: now), in satoshis, as far as known.
+
+        `cost_per_minute` for each whole minute of `age()` (a started minute is not
+        counted: the docs do not say how the service rounds), plus the `cost` of each
+        of its messages. Not included, because a number does not carry them: the
+        group's `setup_cost` (see `client.groups.list()`), and costs given as fiat
+        decimals (the service's later dialect) or not at all, which count as 0.
+
+        Raises:
+            InvalidParameterError: `now` is not a timezone-aware datetime.
+        """
+        minutes = int(self.age(now).total_seconds() // 60)
+        rate = self.cost_per_minute if isinstance(self.cost_per_minute, int) else 0
+        messages = sum(m.cost for m in self.messages if isinstance(m.cost, int))
+        return minutes * rate + messages
 
 
 def _client_class() -> type[Client]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable, Generator
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 
 import httpx
+from typing_extensions import Self
 
 from ._binding import Bindable
 from ._contract import Operation, WireFields
@@ -63,10 +64,8 @@ def running_loop() -> object:
 class _Requester(Generic[HttpT]):
     """What both drivers share: the client's options, pool, lifecycle, and binding."""
 
-    __slots__ = ("http", "lifecycle", "options", "owner")
+    __slots__ = ("_owner", "http", "lifecycle", "options")
 
-    owner: object
-    """The client whose methods use this requester: results are bound to it."""
     http: HttpT
     options: ClientOptions
     lifecycle: Lifecycle
@@ -74,14 +73,25 @@ class _Requester(Generic[HttpT]):
     def __init__(
         self, owner: object, http: HttpT, options: ClientOptions, lifecycle: Lifecycle
     ) -> None:
-        # Strongly, though the client holds its resources, which hold this: a resource
-        # or a model taken from a temporary client (`Client().numbers.rent(...)`) must
-        # keep that client alive, or a rental that happened would be reported as a
-        # failure. The cycle is collected with the client, which then warns if unclosed.
-        self.owner = owner
+        # Weakly: the client holds this. What must keep a client alive (a resource taken
+        # from it, a model bound to it) holds the client itself, so nothing is a cycle and
+        # a dropped client is collected (and warns if unclosed) at once, as httpx's is.
+        self._owner = weakref.ref(owner)
         self.http = http
         self.options = options
         self.lifecycle = lifecycle
+
+    @property
+    def owner(self) -> object:
+        """The client whose methods use this requester: results are bound to it."""
+        owner = self._owner()
+        if owner is None:
+            # Only a requester held without its client gets here (resources and models
+            # hold their client): nothing has been sent.
+            raise ClientClosedError(
+                "this requester's client was garbage-collected: call through the client"
+            )
+        return owner
 
     def _check_open(self, retrying: str = "") -> None:
         if self.lifecycle.closed:
@@ -205,12 +215,45 @@ RequesterT = TypeVar("RequesterT", SyncRequester, AsyncRequester)
 class Resource(Generic[RequesterT]):
     """A group of related operations (`client.numbers`), calling through one requester."""
 
-    __slots__ = ("_requester",)
+    __slots__ = ("_client", "_requester")
 
     _requester: RequesterT
 
     def __init__(self, requester: RequesterT) -> None:
         self._requester = requester
+        # Strongly: `Client(...).numbers.rent(...)` must keep its temporary client alive
+        # for the call, or a rental that happened would be reported as a failure.
+        self._client = requester.owner
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._requester.owner!r}>"
+
+
+ResourceT = TypeVar("ResourceT", bound="Resource[Any]")
+
+
+class ResourceAttribute(Generic[ResourceT]):
+    """A client's resource (`client.numbers`), made at each use for that client.
+
+    Not stored on the client: a resource holds its client (so that
+    `Client(...).numbers.rent(...)` keeps a temporary client alive for the call), and a
+    client holding its resources would be a reference cycle, left to the garbage
+    collector. A plain descriptor, not a property, so that IPython's completion (its
+    "limited" evaluation, which runs no property) still reaches the methods.
+    """
+
+    __slots__ = ("resource_class",)
+
+    resource_class: type[ResourceT]
+
+    def __init__(self, resource_class: type[ResourceT]) -> None:
+        self.resource_class = resource_class
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, client: object, owner: type[Any]) -> ResourceT: ...
+    def __get__(self, client: object | None, owner: type[Any]) -> ResourceT | Self:
+        if client is None:
+            return self
+        return self.resource_class(client._requester)  # type: ignore[attr-defined]

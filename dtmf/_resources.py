@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import _contract as contract
 from ._codes import AsyncCodeMethods, CodeMethods
+from ._leaks import AsyncFindLeaks, FindLeaks
+from ._reconcile import (
+    AsyncReconcileMessages,
+    AsyncReconcileNumber,
+    ReconcileMessages,
+    ReconcileNumber,
+)
 from ._rentals import AsyncGroupRentalMethods, AsyncRentalMethods, GroupRentalMethods, RentalMethods
 from ._requester import AsyncRequester, Resource, SyncRequester
 
@@ -92,7 +99,7 @@ class GroupsResource(Resource[SyncRequester]):
         return self._requester.call(contract.list_groups, group_type)
 
 
-class NumbersResource(RentalMethods, CodeMethods, Resource[SyncRequester]):
+class NumbersResource(FindLeaks, RentalMethods, CodeMethods, Resource[SyncRequester]):
     """The phone numbers your account rents (`Client.numbers`)."""
 
     __slots__ = ()
@@ -180,7 +187,7 @@ class NumbersResource(RentalMethods, CodeMethods, Resource[SyncRequester]):
         self._requester.call(contract.set_sms_action, e164, action, destination)
 
 
-class MessagesResource(Resource[SyncRequester]):
+class MessagesResource(ReconcileMessages, Resource[SyncRequester]):
     """Sending SMS (`Client.messages`)."""
 
     __slots__ = ()
@@ -278,7 +285,9 @@ class AsyncGroupsResource(Resource[AsyncRequester]):
         return await self._requester.call(contract.list_groups, group_type)
 
 
-class AsyncNumbersResource(AsyncRentalMethods, AsyncCodeMethods, Resource[AsyncRequester]):
+class AsyncNumbersResource(
+    AsyncFindLeaks, AsyncRentalMethods, AsyncCodeMethods, Resource[AsyncRequester]
+):
     """The phone numbers your account rents (`AsyncClient.numbers`)."""
 
     __slots__ = ()
@@ -366,7 +375,7 @@ class AsyncNumbersResource(AsyncRentalMethods, AsyncCodeMethods, Resource[AsyncR
         await self._requester.call(contract.set_sms_action, e164, action, destination)
 
 
-class AsyncMessagesResource(Resource[AsyncRequester]):
+class AsyncMessagesResource(AsyncReconcileMessages, Resource[AsyncRequester]):
     """Sending SMS (`AsyncClient.messages`)."""
 
     __slots__ = ()
@@ -419,7 +428,7 @@ class GroupActions(GroupRentalMethods):
         return self._client().numbers.rent(self.id)
 
 
-class NumberActions:
+class NumberActions(ReconcileNumber):
     """The actions of `Number`, run through the Client that returned it."""
 
     __slots__ = ()
@@ -469,26 +478,6 @@ class NumberActions:
         """
         self._client().numbers.set_sms_action(self.e164, action, destination)
 
-    def send_sms(self, to: str, content: str) -> None:
-        """Send an SMS from this number (at most 160 characters once rendered to ASCII).
-
-        Never retried after a failure that may have reached the service, so one call
-        never sends the SMS twice.
-
-        Args:
-            to: The recipient, in E.164 form.
-            content: The text; non-ASCII characters are transliterated to ASCII.
-
-        Raises:
-            InvalidParameterError: a number is not E.164, or the content is too long
-                (raised before any request).
-            APIError: the call failed; its `may_have_succeeded` says whether to check first.
-
-        Example:
-            ``number.send_sms("+447700900999", "Hello")``
-        """
-        self._client().messages.send(self.e164, to, content)
-
 
 class AsyncGroupActions(AsyncGroupRentalMethods):
     """The actions of `AsyncGroup`, run through the AsyncClient that returned it."""
@@ -516,7 +505,7 @@ class AsyncGroupActions(AsyncGroupRentalMethods):
         return await self._client().numbers.rent(self.id)
 
 
-class AsyncNumberActions:
+class AsyncNumberActions(AsyncReconcileNumber):
     """The actions of `AsyncNumber`, run through the AsyncClient that returned it."""
 
     __slots__ = ()
@@ -567,26 +556,6 @@ class AsyncNumberActions:
             ``await number.set_sms_action("webhook", "https://example.com/sms")``
         """
         await self._client().numbers.set_sms_action(self.e164, action, destination)
-
-    async def send_sms(self, to: str, content: str) -> None:
-        """Send an SMS from this number (at most 160 characters once rendered to ASCII).
-
-        Never retried after a failure that may have reached the service, so one call
-        never sends the SMS twice.
-
-        Args:
-            to: The recipient, in E.164 form.
-            content: The text; non-ASCII characters are transliterated to ASCII.
-
-        Raises:
-            InvalidParameterError: a number is not E.164, or the content is too long
-                (raised before any request).
-            APIError: the call failed; its `may_have_succeeded` says whether to check first.
-
-        Example:
-            ``await number.send_sms("+447700900999", "Hello")``
-        """
-        await self._client().messages.send(self.e164, to, content)
 
 
 SYNC_RESOURCES: dict[str, type[Resource[Any]]] = {

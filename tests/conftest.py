@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -213,6 +214,39 @@ def elapsed(function: Callable[[], Any]) -> tuple[float, Any]:
     except Exception as exc:
         result = exc
     return time.monotonic() - started, result
+
+
+# The fast lane (`make check`, `pytest -m "not slow"`) leaves out what starts other
+# processes (the CLI, type checkers, editors, docs blocks, examples, workers), runs
+# the whole fault matrix, or serves the reference server on a loopback port; a test
+# that waits out a real timeout says so with its own `@pytest.mark.slow`.
+SLOW_MODULES = frozenset(
+    {
+        "test_cli",
+        "test_cli_listen",
+        "test_dedupe_workers",
+        "test_docs_blocks",
+        "test_doctor",
+        "test_editors",
+        "test_emulator_control",
+        "test_examples",
+        "test_extras_and_entry_points",
+        "test_fault_matrix",
+        "test_fault_scenarios",
+        "test_fuzz",
+        "test_inbound_e2e",
+        "test_typing",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        callspec = getattr(item, "callspec", None)
+        on_a_port = callspec is not None and "port" in re.split(r"[-/]", callspec.id)
+        if module in SLOW_MODULES or on_a_port:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

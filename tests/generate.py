@@ -42,16 +42,59 @@ RESOURCES = {
     "messages": "Sending SMS.",
 }
 
-# Hand-written mixin base classes of generated classes: generated class name -> the
-# mixins ("module.Class", the module relative to the dtmf package), put before its
-# generated bases. For methods that are more than one call of the contract
-# (`client.numbers.rental()`), written once by hand and still plain methods.
 MIXINS: dict[str, tuple[str, ...]] = {
-    "NumbersResource": ("_rentals.RentalMethods", "_codes.CodeMethods"),
-    "AsyncNumbersResource": ("_rentals.AsyncRentalMethods", "_codes.AsyncCodeMethods"),
+    "NumbersResource": ("_leaks.FindLeaks", "_rentals.RentalMethods", "_codes.CodeMethods"),
+    "AsyncNumbersResource": (
+        "_leaks.AsyncFindLeaks",
+        "_rentals.AsyncRentalMethods",
+        "_codes.AsyncCodeMethods",
+    ),
     "GroupActions": ("_rentals.GroupRentalMethods",),
     "AsyncGroupActions": ("_rentals.AsyncGroupRentalMethods",),
+    "MessagesResource": ("_reconcile.ReconcileMessages",),
+    "AsyncMessagesResource": ("_reconcile.AsyncReconcileMessages",),
+    "NumberActions": ("_reconcile.ReconcileNumber",),
+    "AsyncNumberActions": ("_reconcile.AsyncReconcileNumber",),
 }
+"""Hand-written base classes of generated classes: generated class -> 'module.Class' in
+`dtmf`. A method a mixin defines (in its class body, not under `if TYPE_CHECKING`) is
+not generated: the hand-written one, with its wider signature, takes its place (as
+`send_sms(..., on_ambiguous=...)` does)."""
+
+
+def _mixin_methods(mixin: str) -> set[str]:
+    """The methods a mixin ('_module.Class') defines, read from its source (not imported)."""
+    module, _, name = mixin.partition(".")
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return {
+                item.name
+                for item in node.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+    raise LookupError(f"dtmf/{module}.py defines no class {name} (see MIXINS)")
+
+
+def _inherited(class_name: str) -> set[str]:
+    return set().union(*(_mixin_methods(m) for m in MIXINS.get(class_name, ())))
+
+
+def _bases(class_name: str, *others: str) -> str:
+    return ", ".join([*(m.partition(".")[2] for m in MIXINS.get(class_name, ())), *others])
+
+
+def _mixin_imports() -> str:
+    by_module: dict[str, set[str]] = {}
+    for mixins in MIXINS.values():
+        for mixin in mixins:
+            module, _, name = mixin.partition(".")
+            by_module.setdefault(module, set()).add(name)
+    return "".join(
+        f"from .{module} import {', '.join(sorted(names))}\n"
+        for module, names in sorted(by_module.items())
+    )
+
 
 HEADER = '''"""The resource methods of both clients and the models' actions.
 
@@ -73,36 +116,6 @@ if TYPE_CHECKING:
     from ._models import Account, Address, AsyncGroup, AsyncNumber, Group, Number
     from ._validate import GroupType, SmsActionName
 '''
-
-
-def _mixin_imports() -> str:
-    """The import lines of every mixin in MIXINS, one per module."""
-    by_module: dict[str, list[str]] = {}
-    for mixins in MIXINS.values():
-        for mixin in mixins:
-            module, _, name = mixin.rpartition(".")
-            by_module.setdefault(module, []).append(name)
-    return "".join(
-        f"from .{module} import {', '.join(sorted(set(names)))}\n"
-        for module, names in sorted(by_module.items())
-    )
-
-
-def _import_order(line: str) -> tuple[bool, str]:
-    # `from . import x` before `from .x import y`, as isort (ruff's I rules) sorts them.
-    return (not line.startswith("from . import"), line)
-
-
-def _generated_names() -> set[str]:
-    """The generated class names, less any 'Async' prefix."""
-    models = {action.model for op in OPERATIONS for action in op.actions}
-    return {_class_name(r, False) for r in RESOURCES} | {f"{m}Actions" for m in models}
-
-
-def _bases(name: str, *generated: str) -> str:
-    """The bases of generated class `name`: its mixins, then `generated`."""
-    mixins = [mixin.rpartition(".")[2] for mixin in MIXINS.get(name, ())]
-    return ", ".join([*mixins, *generated])
 
 
 def _class_name(resource: str, asynchronous: bool) -> str:
@@ -290,7 +303,9 @@ def _resource_classes(asynchronous: bool) -> Iterator[str]:
     for resource, doc in RESOURCES.items():
         name = _class_name(resource, asynchronous)
         methods = [
-            _resource_method(op, asynchronous) for op in OPERATIONS if op.resource == resource
+            _resource_method(op, asynchronous)
+            for op in OPERATIONS
+            if op.resource == resource and op.method_name not in _inherited(name)
         ]
         yield (
             f"class {name}({_bases(name, f'Resource[{requester}]')}):\n"
@@ -310,10 +325,10 @@ def _action_classes(asynchronous: bool) -> Iterator[str]:
             _action_method(op, action, asynchronous)
             for op in OPERATIONS
             for action in op.actions
-            if action.model == model
+            if action.model == model and action.method not in _inherited(f"{name}Actions")
         ]
         declared = "".join(f"        {field}: str\n" for field in fields)
-        bases = f"({_bases(name + 'Actions')})" if name + "Actions" in MIXINS else ""
+        bases = f"({_bases(name + 'Actions')})" if MIXINS.get(name + "Actions") else ""
         yield (
             f"class {name}Actions{bases}:\n"
             f'    """The actions of `{name}`, run through the {client} that returned it."""\n\n'
@@ -327,17 +342,9 @@ def _action_classes(asynchronous: bool) -> Iterator[str]:
 
 def render() -> str:
     """The generated module's source, formatted by ruff."""
-    unknown = set(MIXINS) - {
-        f"{prefix}{name}" for prefix in ("", "Async") for name in _generated_names()
-    }
-    assert not unknown, f"MIXINS names classes that are not generated: {sorted(unknown)}"
-    header, _, checking = HEADER.partition("\nif TYPE_CHECKING:")
-    # The mixins' imports join the header's relative ones, in isort's order.
-    lines = header.rstrip("\n").split("\n")
-    relative = [line for line in lines if line.startswith("from .")]
-    imports = sorted([*relative, *_mixin_imports().splitlines()], key=_import_order)
-    head = "\n".join(line for line in lines if line not in relative) + "\n" + "\n".join(imports)
-    parts = [head + "\n\nif TYPE_CHECKING:" + checking]
+    parts = [
+        HEADER.replace("from ._requester import", _mixin_imports() + "from ._requester import")
+    ]
     for asynchronous in (False, True):
         parts.extend(_resource_classes(asynchronous))
     for asynchronous in (False, True):

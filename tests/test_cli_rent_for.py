@@ -52,7 +52,7 @@ def test_parse_duration(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "10", "10x", "1m1h", "-5m", "1.5h", "m"])
 def test_parse_duration_refuses_what_is_not_a_duration(text: str) -> None:
-    with pytest.raises(ValueError, match=r"is not a duration: .* e\.g\. 90s, 10m, 1h30m or 2d"):
+    with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
 
 

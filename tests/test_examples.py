@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faultscenarios import default_sigint
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -63,6 +65,9 @@ def test_verification_code_ctrl_c_ends_the_rental() -> None:
         text=True,
         encoding="utf-8",
         env=_env(),
+        # Under a runner started in the background, SIGINT comes ignored and a child
+        # inherits that: give it a terminal's Ctrl-C, or this fails whenever so run.
+        preexec_fn=default_sigint,
     )
     try:
         assert process.stdout is not None

@@ -136,6 +136,7 @@ def crafted_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         yield f"{url}/api/v1", numbers
 
 
+@pytest.mark.slow  # starts another process
 def test_cli_with_out_of_range_timestamps(crafted_server: tuple[str, list[dict[str, Any]]]) -> None:
     base_url, numbers = crafted_server
     numbers.append(_number(assignment_start=OUT_OF_RANGE[0]))
@@ -333,6 +334,7 @@ def test_serve_asgi_access_log_never_shows_the_webhook_secret(
     assert '"POST /***?secret=*** HTTP/1.1" 200' in lines[1]
 
 
+@pytest.mark.slow  # starts another process
 def test_interrupted_send_says_the_sms_may_have_gone() -> None:
     with Emulator(seed=4) as emu:
         emu.add_account(TOKEN_CLI, balance=10_000_000)

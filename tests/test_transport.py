@@ -114,6 +114,7 @@ def test_requests_are_byte_for_byte_what_httpx_builds() -> None:
 # call_timeout: a hard bound on the whole call ----------------------------------------
 
 
+@pytest.mark.slow  # waits out a real timeout
 @pytest.mark.parametrize("behaviour", ["trickle", "continue"])
 def test_call_timeout_bounds_a_trickle_and_endless_1xx_sync(behaviour: Any) -> None:
     with (
@@ -126,6 +127,7 @@ def test_call_timeout_bounds_a_trickle_and_endless_1xx_sync(behaviour: Any) -> N
         assert time.monotonic() - started < 1.0 + SLACK
 
 
+@pytest.mark.slow  # waits out a real timeout
 @pytest.mark.parametrize("behaviour", ["trickle", "continue"])
 def test_call_timeout_bounds_a_trickle_and_endless_1xx_async(behaviour: Any) -> None:
     async def run() -> float:
@@ -141,6 +143,7 @@ def test_call_timeout_bounds_a_trickle_and_endless_1xx_async(behaviour: Any) -> 
         assert _arun(run) < 1.0 + SLACK
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_call_timeout_counts_the_wait_for_a_pooled_connection_sync() -> None:
     """Six calls on one connection to a server taking 1 s each, call_timeout=2.5."""
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -173,6 +176,7 @@ def test_call_timeout_counts_the_wait_for_a_pooled_connection_sync() -> None:
     assert all("never reached" in str(e) for e in never_sent), [str(e) for e in errors]
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_call_timeout_counts_the_wait_for_a_pooled_connection_async() -> None:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
@@ -200,6 +204,7 @@ def test_call_timeout_counts_the_wait_for_a_pooled_connection_async() -> None:
     assert all(isinstance(e, dtmf.APITimeoutError) for e in errors)
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_call_timeout_under_trio() -> None:
     async def run() -> float:
         async with dtmf.AsyncClient(
@@ -214,6 +219,7 @@ def test_call_timeout_under_trio() -> None:
         assert trio.run(run) < 1.0 + SLACK
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_a_trickle_through_your_own_http_client_ends_at_call_timeout() -> None:
     """The best available without the SDK's transport: checked between body chunks
     (sync), cancelled at the deadline (async)."""
@@ -381,6 +387,7 @@ def _unavailable(request: httpx.Request) -> httpx.Response:
     return httpx.Response(503, headers={"retry-after": "1"})
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_closing_while_a_call_waits_to_retry_raises_client_closed_sync() -> None:
     with httpx.Client(transport=httpx.MockTransport(_unavailable)) as http:
         client = dtmf.Client(TOKEN, http_client=http)
@@ -471,6 +478,7 @@ with dtmf.Client("tok", base_url=sys.argv[2], call_timeout=1) as client:
 """
 
 
+@pytest.mark.slow  # starts another process
 def test_the_sdk_on_httpx2_through_its_alias(tmp_path: Any) -> None:
     """README "httpx and httpx2": `make test-matrix` runs the suite so; this is its smoke."""
     pytest.importorskip("httpx2")

@@ -274,6 +274,7 @@ async def test_async_wait(anyio_backend: str) -> None:
         await http.aclose()
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_a_slow_poll_does_not_overrun_the_wait() -> None:
     from dtmf.testing import Emulator
 

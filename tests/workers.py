@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dtmf
@@ -143,8 +143,20 @@ class Connection:
 Result = tuple[int, list[int], str]
 
 
+@contextmanager
+def serve_processes(count: int, log_dir: Path, env: dict[str, str]) -> Iterator[list[int]]:
+    """`count` one-worker uvicorn processes, each on its own port; yields the ports.
+
+    For tests that need deliveries to reach several processes: which worker of
+    `uvicorn --workers N` accepts a connection is the kernel's choice, and on a loaded
+    machine one may take them all; `post_all` spreads its connections over these ports.
+    """
+    with ExitStack() as stack:
+        yield [stack.enter_context(serve_workers(1, log_dir, env)) for _ in range(count)]
+
+
 async def post_all(
-    port: int,
+    port: int | Sequence[int],
     ids: Iterable[int],
     concurrency: int,
     *,
@@ -152,6 +164,8 @@ async def post_all(
     on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """POST each id's body over `concurrency` connections; (id, statuses, final text) each.
+
+    Given several ports, the connections go to them in turn, as a load balancer's would.
 
     With `retry_503`, a 503 is delivered again after 50 ms until something else
     comes back, as the service may do; `statuses` lists every answer's status.
@@ -162,8 +176,10 @@ async def post_all(
         queue.put_nowait(id)
     results: list[Result] = []
 
-    async def run() -> None:
-        connection = Connection(port)
+    ports = [port] if isinstance(port, int) else list(port)
+
+    async def run(index: int) -> None:
+        connection = Connection(ports[index % len(ports)])
         try:
             while not queue.empty():
                 id = queue.get_nowait()
@@ -180,5 +196,5 @@ async def post_all(
         finally:
             await connection.close()
 
-    await asyncio.gather(*(run() for _ in range(concurrency)))
+    await asyncio.gather(*(run(index) for index in range(concurrency)))
     return results

@@ -211,6 +211,7 @@ Examples:
   dtmf wait +447700900001 --match 'code (\\d+)'
   dtmf listen +447700900001 --forward-to http://localhost:8000/hook
   dtmf release +447700900001
+  dtmf rentals --end-older-than 1h      # end the rentals a script forgot
   dtmf doctor --contract                # does your account answer as the SDK expects?
 
 \b
@@ -292,7 +293,7 @@ def _fail(prefix: str, message: str, code: int, exc: BaseException, debug: bool)
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); returns the exit code."""
     # Imported for their side effect: they register the subcommands on `cli`.
-    from . import _commands, _doctor, _emulator, _listen_command  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    from . import _commands, _doctor, _emulator, _listen_command, _rentals  # noqa: F401  # pyright: ignore[reportUnusedImport]
 
     state = Settings()
     args = list(sys.argv[1:] if argv is None else argv)

@@ -8,23 +8,26 @@ result; input is checked by the SDK (before any request) or by click.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import math
 import re
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import click
 
+from .._client import Client
 from .._documented import account_dict, address_dict, group_dict, number_dict
-from .._errors import InvalidParameterError
+from .._errors import APIError, InvalidParameterError
 from .._models import Group
+from .._reconcile import SendNotFoundError
 from .._validate import MAX_SMS_LENGTH, SmsActionName, check_content, render_sms
-from ._app import EXIT_INTERRUPTED, CommandLineError, cli, global_options, settings
+from ._app import EXIT_INTERRUPTED, CommandLineError, cli, exit_code, global_options, settings
 from ._output import (
     GROUP_COLUMNS,
     MESSAGE_COLUMNS,
     NUMBER_COLUMNS,
+    Output,
     btc,
     describe_action,
     group_rows,
@@ -218,7 +221,7 @@ def numbers_show(e164: str) -> None:
     "Ctrl-C ends it sooner.",
 )
 @global_options
-def rent(group_id: str, lasting: datetime.timedelta | None) -> None:
+def rent(group_id: str, lasting: timedelta | None) -> None:
     """Rent a number from a group (debits the group's setup cost).
 
     GROUP_ID is the id `dtmf groups` lists, e.g. gb-mobile. The rental is billed
@@ -316,8 +319,14 @@ def sms_action(e164: str, action: str, destination: str | None) -> None:
 @click.argument("to_e164", metavar="TO")
 @click.argument("text")
 @click.option("--dry-run", is_flag=True, help="Only show the rendering; send nothing.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="If the send fails with no answer, look for it in FROM's message history: it was "
+    "sent, or it was not (then it is safe to send once more).",
+)
 @global_options
-def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
+def send(from_e164: str, to_e164: str, text: str, dry_run: bool, check: bool) -> None:
     """Send an SMS from a number you rent. TEXT '-' reads it from stdin.
 
     The SMS is sent as ASCII ('Zürich' becomes 'Zurich'); the rendering is shown,
@@ -329,6 +338,7 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
       dtmf send +447700900001 +447700900123 "Your table is ready"
       dtmf send +447700900001 +447700900123 "Grüße aus Zürich" --dry-run
       echo "hello" | dtmf send +447700900001 +447700900123 -
+      dtmf send +447700900001 +447700900123 "Your code is 1234" --check
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
@@ -350,7 +360,7 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
     if not dry_run:
         with settings().client() as client:
             try:
-                client.messages.send(from_e164, to_e164, text)
+                _send(client, from_e164, to_e164, text, check=check, out=out)
             except KeyboardInterrupt:
                 # The request may have left: the service may act on it (a send is never
                 # retried, so it is not sent twice either way).
@@ -367,6 +377,25 @@ def send(from_e164: str, to_e164: str, text: str, dry_run: bool) -> None:
         out.note(f"Rendered to ASCII: {rendered}", style=None)
     verb = "Would send" if dry_run else "Sent"
     out.line(f"{verb} {len(rendered)}/{MAX_SMS_LENGTH} characters from {from_e164} to {to_e164}.")
+
+
+def _send(
+    client: Client, from_e164: str, to_e164: str, text: str, *, check: bool, out: Output
+) -> None:
+    """Send; with `check`, a send that may or may not have gone out is looked up."""
+    sent_after = datetime.now(timezone.utc)
+    try:
+        client.messages.send(from_e164, to_e164, text)
+    except APIError as exc:
+        if not (check and exc.may_have_succeeded):
+            raise
+        out.note(f"The send failed with no clear answer ({exc}); checking the history...")
+        try:
+            client.messages.reconcile_send(from_e164, to_e164, text, sent_after=sent_after)
+        except SendNotFoundError as missing:
+            # The original failure's exit code: the SMS was not sent, like any refusal.
+            raise CommandLineError(str(missing), exit_code(exc)) from None
+        out.note(f"It is in {from_e164}'s history: the SMS was sent.", style=None)
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:

@@ -123,7 +123,9 @@ class Emulator:
     """An in-memory DTMF.io service. Deterministic when `seed` is given (and the clock frozen).
 
     `pool_size` is how many numbers each group can rent out; `clock` defaults to a
-    frozen `Clock` that only `clock.advance()` moves.
+    frozen `Clock` that only `clock.advance()` moves. `history_lag=N` makes each
+    stored message miss from its number's message list for a seeded random 0..N
+    reads of it, like a service whose history lags (`stored_messages()` sees all).
     """
 
     base_url = IN_PROCESS_BASE_URL
@@ -135,6 +137,7 @@ class Emulator:
         pool_size: int = 50,
         clock: Clock | None = None,
         webhook_timeout: float = WEBHOOK_TIMEOUT,
+        history_lag: int = 0,
     ) -> None:
         self.clock: Clock = clock or Clock()
         self.faults: Faults = Faults()
@@ -142,7 +145,9 @@ class Emulator:
         """Every request seen, in order (including ones a fault dropped)."""
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.webhook_timeout = webhook_timeout
-        self.state: State = State(self.clock, random.Random(seed), pool_size)
+        self.state: State = State(
+            self.clock, random.Random(seed), pool_size, history_lag=history_lag
+        )
         self.clock.on_advance(self.state.accrue)
         self.server: Server = Server(self.state, self.faults, self.requests)
         self.app: ASGIApp = ASGIApp(self.server)
@@ -163,6 +168,14 @@ class Emulator:
         if not self.state.has_account(token):
             raise KeyError(f"no account with token {token!r}")
         return AccountHandle(self.state, token)
+
+    def stored_messages(self, e164: str) -> list[dict[str, Any]]:
+        """Every message stored on rented number `e164`, oldest first, even those the
+        history lag still hides from its message list (what the service really did).
+
+        Raises LookupError when no account rents `e164`.
+        """
+        return self.state.stored_messages(e164)
 
     # Clients -------------------------------------------------------------------
 

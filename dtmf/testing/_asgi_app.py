@@ -56,13 +56,15 @@ class ASGIApp:
         body = await read_body(receive)
         if body is None:
             return
-        if fault is not None and fault.delay:
+        if fault is not None and fault.delay and not fault.after_acting:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop == "before":
             await self._drop(send)
         query = first_values(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         reply = server.handle(method, path, query, headers, body, fault)
+        if fault is not None and fault.after_acting:
+            await asyncio.sleep(fault.delay)  # the service acted; the answer is late
         if fault is not None and fault.drop == "after":
             await self._drop(send)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]

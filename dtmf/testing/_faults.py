@@ -4,12 +4,16 @@
 >>> emu.faults.add("*", status=429, retry_after=1, count=2)   # rate limited twice
 >>> emu.faults.add("numbers.rent", drop="after")              # rented, then the line drops
 >>> emu.faults.add("account.get", body="truncated", always=True)
+>>> emu.faults.add("messages.send", delay=5, after_acting=True)  # sent, then no answer
 
 A fault with `status` or `body="html"` answers before the service acts (nothing
 changes). `drop="before"` loses the connection before the request reaches the
 service (nothing changes); `drop="after"` lets the service act, then loses the
 connection. The other `body` faults let the service act and spoil its answer.
-`delay` waits that many seconds before anything else happens.
+`delay` waits that many seconds before anything else happens; with
+`after_acting`, the service acts first and the wait comes after (a client whose
+read timeout is shorter gives up on a request the service has carried out: the
+"timeout after send" that `number.send_sms(..., on_ambiguous="check")` resolves).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class Fault:
     delay: float = 0.0
     drop: DropFault | None = None
     body: BodyFault | None = None
+    after_acting: bool = False
+    """The `delay` runs after the service acted, instead of before."""
 
     @property
     def answers_early(self) -> bool:
@@ -50,6 +56,7 @@ class Fault:
         parts = [
             f"status={self.status}" if self.status is not None else "",
             f"delay={self.delay:g}" if self.delay else "",
+            "after_acting" if self.after_acting else "",
             f"drop={self.drop}" if self.drop else "",
             f"body={self.body}" if self.body else "",
         ]
@@ -80,8 +87,12 @@ class Faults:
         body: BodyFault | None = None,
         count: int = 1,
         always: bool = False,
+        after_acting: bool = False,
     ) -> Fault:
-        """Spoil the next `count` requests for `operation` (a name like 'numbers.rent', or '*')."""
+        """Spoil the next `count` requests for `operation` (a name like 'numbers.rent', or '*').
+
+        `after_acting` (with a `delay`): the service acts, then the delay runs.
+        """
         if operation != "*" and operation not in _OPERATION_NAMES:
             raise ValueError(
                 f"{operation!r} is not an operation: one of {sorted(_OPERATION_NAMES)}"
@@ -94,7 +105,12 @@ class Faults:
             raise ValueError(f"body is one of {_BODIES}")
         if delay < 0 or count < 1:
             raise ValueError("delay must be >= 0 and count >= 1")
-        fault = Fault(operation, status, retry_after, delay, drop, body)
+        fault = Fault(operation, status, retry_after, delay, drop, body, after_acting)
+        if after_acting and (not delay or fault.answers_early or drop == "before"):
+            raise ValueError(
+                "after_acting delays an answer the service gives after acting: it needs a "
+                "delay, and no status, body='html' or drop='before' (they keep it from acting)"
+            )
         with self._lock:
             self._rules.append(_Rule(fault, None if always else count))
         return fault

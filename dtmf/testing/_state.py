@@ -16,6 +16,11 @@ Billing rules (the docs do not say; these are the emulator's choices):
   stored, with cost 0 and `success` false, and its SMS action is not applied.
 - An outbound SMS costs the group's `cost_per_inbound_message` (1000 when the
   group has none).
+
+History lag (off by default): with `history_lag=N`, each stored message stays out
+of the number's message list for a seeded random 0..N reads of that list
+(`numbers.get` / `numbers.list`), as a service whose history is eventually
+consistent would. Counting reads rather than seconds keeps tests deterministic.
 """
 
 from __future__ import annotations
@@ -142,6 +147,8 @@ class Message:
     success: bool
     cost: int
     inbound: bool
+    hidden_reads: int = 0
+    """How many more reads of the number's message list leave it out (history lag)."""
 
     def to_wire(self) -> dict[str, Any]:
         """The documented message, with the id and direction the emulator also gives."""
@@ -176,8 +183,17 @@ class Rental:
             "cost_per_inbound_message": self.group.cost_per_inbound_message,
             "assignment_start": wire_time(self.start),
             "sms_forwarded_to": self.destination,
-            "messages": [cast("MessageDict", m.to_wire()) for m in self.messages],
+            "messages": [
+                cast("MessageDict", m.to_wire()) for m in self.messages if not m.hidden_reads
+            ],
         }
+
+    def read_history(self) -> NumberDict:
+        """`to_wire()` for a read of the message list: lagging messages come one read closer."""
+        wire = self.to_wire()
+        for message in self.messages:
+            message.hidden_reads = max(0, message.hidden_reads - 1)
+        return wire
 
 
 @dataclass
@@ -207,8 +223,13 @@ class State:
         rng: random.Random,
         pool_size: int,
         groups: Iterable[GroupSpec] = GROUPS,
+        *,
+        history_lag: int = 0,
     ) -> None:
+        if history_lag < 0:
+            raise ValueError("history_lag is a number of reads, >= 0")
         self.lock: threading.Lock = threading.Lock()
+        self.history_lag = history_lag
         self.clock = clock
         self._rng = rng
         self._groups = {group.id: group for group in groups}
@@ -277,13 +298,21 @@ class State:
         """The body of `numbers.list`."""
         with self.lock:
             self._accrue()
-            return [r.to_wire() for r in self._account(token).rentals.values()]
+            return [r.read_history() for r in self._account(token).rentals.values()]
 
     def number(self, token: str, e164: str) -> NumberDict:
         """The body of `numbers.get`; NotFound unless the account rents `e164`."""
         with self.lock:
             self._accrue()
-            return self._rental(token, e164).to_wire()
+            return self._rental(token, e164).read_history()
+
+    def stored_messages(self, e164: str) -> list[dict[str, Any]]:
+        """Every message stored on the rental of `e164`, lagging or not (for tests)."""
+        with self.lock:
+            account = self._owner.get(e164)
+            if account is None:
+                raise LookupError(f"{e164} is not rented by any account")
+            return [m.to_wire() for m in account.rentals[e164].messages]
 
     def rent(self, token: str, group_id: str) -> NumberDict:
         """Rent a free number of the group (`numbers.rent`), debiting its setup cost."""
@@ -420,9 +449,11 @@ class State:
         success: bool = True,
     ) -> Message:
         self._message_ids += 1
+        lag = self._rng.randint(0, self.history_lag) if self.history_lag else 0
         message = Message(
-            self._message_ids, sender, recipient, content, self.clock.now(), success, cost, inbound
-        )
+            self._message_ids, sender, recipient, content, self.clock.now(), success, cost, inbound,
+            lag,
+        )  # fmt: skip
         rental.messages.append(message)
         return message
 

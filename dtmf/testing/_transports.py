@@ -9,12 +9,13 @@ client's read timeout is a `ReadTimeout`, a dropped connection a transport error
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import anyio
 import httpx
 
 from ._faults import Fault
-from ._server import Server, first_values
+from ._server import Reply, Server, first_values
 
 __all__ = ["AsyncTransport", "SyncTransport"]
 
@@ -26,6 +27,13 @@ def _wait(request: httpx.Request, delay: float) -> tuple[float, bool]:
     if read is not None and read < delay:
         return read, True
     return delay, False
+
+
+class _Acted(NamedTuple):
+    """What the server did with a request: its reply, and whether the line then drops."""
+
+    reply: Reply
+    dropped: bool
 
 
 def _lower_headers(request: httpx.Request) -> dict[str, str]:
@@ -57,6 +65,10 @@ class _InProcess:
             raise httpx.ReadTimeout("injected fault: no answer in time", request=request)
         if fault is not None and fault.drop == "before":
             raise httpx.ConnectError("injected fault: connection refused", request=request)
+        return self.answer_acted(request, self.act(request, fault, body), timed_out=False)
+
+    def act(self, request: httpx.Request, fault: Fault | None, body: bytes) -> _Acted:
+        """Let the server handle the request (the service acts); the answer is not sent yet."""
         reply = self._server.handle(
             request.method,
             request.url.path,
@@ -65,10 +77,18 @@ class _InProcess:
             body,
             fault,
         )
-        if fault is not None and fault.drop == "after":
+        return _Acted(reply, fault is not None and fault.drop == "after")
+
+    @staticmethod
+    def answer_acted(request: httpx.Request, acted: _Acted, timed_out: bool) -> httpx.Response:
+        """The answer to a request the server handled, unless the line dropped or timed out."""
+        if timed_out:
+            raise httpx.ReadTimeout("injected fault: no answer in time", request=request)
+        if acted.dropped:
             raise httpx.RemoteProtocolError(
                 "injected fault: server disconnected without sending a response", request=request
             )
+        reply = acted.reply
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
@@ -77,6 +97,10 @@ class SyncTransport(_InProcess, httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         fault, seconds, timed_out = self.admit(request)
+        if fault is not None and fault.after_acting:
+            acted = self.act(request, fault, request.read())
+            time.sleep(seconds)
+            return self.answer_acted(request, acted, timed_out)
         if seconds:
             time.sleep(seconds)
         return self.answer(request, fault, timed_out, request.read())
@@ -87,6 +111,10 @@ class AsyncTransport(_InProcess, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         fault, seconds, timed_out = self.admit(request)
+        if fault is not None and fault.after_acting:
+            acted = self.act(request, fault, await request.aread())
+            await anyio.sleep(seconds)
+            return self.answer_acted(request, acted, timed_out)
         if seconds:
             await anyio.sleep(seconds)
         return self.answer(request, fault, timed_out, await request.aread())

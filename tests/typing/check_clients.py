@@ -6,7 +6,7 @@ Nothing here runs against a server: `make test` type-checks it, and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from typing_extensions import assert_type
@@ -29,7 +29,17 @@ def sync_usage(client: dtmf.Client) -> None:
     assert_type(client.messages.send("+1234567890", "+1234", "text"), None)
     assert_type(client.groups.list("mobile")[0].rent(), dtmf.Number)
     assert_type(number.set_sms_action("forward", "+44123456789"), None)
-    assert_type(number.send_sms("+1234", "hello"), None)
+    assert_type(number.send_sms("+1234", "hello"), dtmf.Message | None)
+    assert_type(number.send_sms("+1234", "hello", on_ambiguous="check"), dtmf.Message | None)
+    assert_type(number.reconcile_send("+1234", "hello", sent_after=datetime.now()), dtmf.Message)
+    assert_type(
+        client.messages.reconcile_send("+1", "+2", "hi", sent_after=datetime.now()), dtmf.Message
+    )
+    assert_type(number.age(), timedelta)
+    assert_type(number.cost_so_far(), int)
+    ended = client.numbers.end_older_than(timedelta(hours=1), keep=["+1234"])
+    assert_type(ended, dtmf.EndedRentals[dtmf.Number])
+    assert_type(ended.failed, dict[str, dtmf.DTMFError])
     assert_type(number.refresh(), dtmf.Number)
     assert_type(number.end_rental(), None)
     assert_type(number.messages[0].timestamp, datetime | None)
@@ -47,6 +57,12 @@ async def async_usage(client: dtmf.AsyncClient) -> None:
     assert_type(await number.refresh(), dtmf.AsyncNumber)
     assert_type(await (await client.groups.list("mobile"))[0].rent(), dtmf.AsyncNumber)
     assert_type(await client.messages.send("+1234567890", "+1234", "text"), None)
+    assert_type(await number.send_sms("+1234", "hello"), dtmf.Message | None)
+    assert_type(await number.send_sms("+1", "hi", on_ambiguous="check"), dtmf.Message | None)
+    assert_type(await number.reconcile_send("+1", "hi", sent_after=datetime.now()), dtmf.Message)
+    ended = await client.numbers.end_older_than(timedelta(minutes=5))
+    assert_type(ended, dtmf.EndedRentals[dtmf.AsyncNumber])
+    assert_type(await ended.ended[0].end_rental(), None)
     assert_type(client.with_options(max_retries=0), dtmf.AsyncClient)
 
 
