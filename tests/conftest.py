@@ -224,6 +224,8 @@ SLOW_MODULES = frozenset(
     {
         "test_cli",
         "test_cli_listen",
+        "test_cli_rent_for",
+        "test_cli_rentals",
         "test_dedupe_workers",
         "test_docs_blocks",
         "test_doctor",

@@ -116,6 +116,7 @@ def _sync_case(emu: Emulator, number: dtmf.Number, tally: Tally, fault: str, i: 
         assert found.to == TO
 
 
+@pytest.mark.slow  # 200 fault cases
 def test_ambiguous_sends_sync(emu: Emulator) -> None:
     client = _client(emu)
     number = client.numbers.rent("gb-mobile")
@@ -152,6 +153,7 @@ async def _async_cases(emu: Emulator) -> Tally:
     return tally
 
 
+@pytest.mark.slow  # 200 fault cases
 def test_ambiguous_sends_async(emu: Emulator) -> None:
     tally = anyio.run(_async_cases, emu)
     print("\n" + tally.report("async"))

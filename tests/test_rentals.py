@@ -444,6 +444,7 @@ def test_receive_code_waits_for_an_sms_that_comes_later(emu: Emulator, client: d
     assert running(emu) == []
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_receive_code_timeout_ends_the_rental(
     emu: Emulator, client: dtmf.Client, sleeps: list[float]
 ) -> None:
@@ -491,6 +492,7 @@ def test_async_receive_code(emu: Emulator, aclient: dtmf.AsyncClient) -> None:
     assert running(emu) == []
 
 
+@pytest.mark.slow  # waits out a real timeout
 def test_async_receive_code_timeout_ends_the_rental(
     emu: Emulator, aclient: dtmf.AsyncClient, sleeps: list[float]
 ) -> None:
