@@ -50,6 +50,7 @@ _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 
 if TYPE_CHECKING:
     from . import webhooks as webhooks
+    from ._fast_transport import AsyncFastTransport, FastTransport
     from ._models import (
         Account,
         Address,
@@ -76,6 +77,7 @@ __all__ = [
     "Account",
     "Address",
     "AsyncClient",
+    "AsyncFastTransport",
     "AsyncGroup",
     "AsyncNumber",
     "AuthenticationError",
@@ -89,6 +91,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DTMFError",
+    "FastTransport",
     "GroupType",
     "Group",
     "InboundSMS",
@@ -151,6 +154,9 @@ _LAZY = {
     ),
     "MessageMatch": "._waiting",
     "MessageMatcher": "._waiting",
+    # httpcore2, for those who opt into it.
+    "FastTransport": "._fast_transport",
+    "AsyncFastTransport": "._fast_transport",
 }
 
 
