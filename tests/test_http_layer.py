@@ -289,7 +289,8 @@ def test_an_httpx2_client_is_refused_with_what_to_do() -> None:
     with httpx2.Client() as http, pytest.raises(dtmf.ConfigurationError) as raised:
         dtmf.Client(TOKEN, http_client=http)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     message = str(raised.value)
-    assert "httpx2.Client" in message and "httpx.Client" in message
+    assert "httpx2.Client" in message
+    assert "httpx.Client" in message
     assert "alias_httpx" in message
 
     async def run() -> None:
