@@ -7,7 +7,7 @@ under .matrix/<name>, one per supported Python:
   the `cli` extra's click and rich included (tests/constraints-lowest.txt);
 - py311, py312: Python 3.11 and 3.12 with the newest versions;
 - newest: Python 3.13 with the newest versions the declared ranges allow;
-- httpx029: Python 3.12 with httpx 0.29 (the newest minor the SDK allows);
+- httpx029: Python 3.11 with httpx 0.29 (the newest minor the SDK allows);
 - httpx2: the newest leg with httpx2 installed and `httpx2.alias_httpx()` run at
   interpreter start (a .pth file), so `import httpx` is httpx2 and `import httpcore`
   httpcore2: how an application that moved to httpx2 runs the SDK (README "httpx2").
@@ -47,7 +47,7 @@ LEGS = (
     Leg("py312", "3.12", "PY312", None),
     Leg("newest", "3.13", "PY313", None),
     Leg("httpx2", "3.13", "PY313", None, alias_httpx2=True),
-    Leg("httpx029", "3.12", "PY312", None, httpx="0.29.0"),
+    Leg("httpx029", "3.11", "PY311", None, httpx="0.29.0"),
 )
 
 # Run by the interpreter at start (a .pth line starting with "import" is executed).
