@@ -53,6 +53,7 @@ _logging.configure_from_env()  # DTMF_LOG=debug: log to stderr (see _logging.py)
 
 if TYPE_CHECKING:
     from . import webhooks as webhooks
+    from ._fast_transport import AsyncFastTransport, FastTransport
     from ._leaks import EndedRentals
     from ._models import (
         Account,
@@ -81,6 +82,7 @@ __all__ = [
     "Account",
     "Address",
     "AsyncClient",
+    "AsyncFastTransport",
     "AsyncGroup",
     "AsyncNumber",
     "AsyncRental",
@@ -96,6 +98,7 @@ __all__ = [
     "ConflictError",
     "DTMFError",
     "EndedRentals",
+    "FastTransport",
     "GroupType",
     "Group",
     "InboundSMS",
@@ -166,6 +169,9 @@ _LAZY = {
     "SendNotFoundError": "._reconcile",
     "MessageMatch": "._waiting",
     "MessageMatcher": "._waiting",
+    # httpcore2, for those who opt into it.
+    "FastTransport": "._fast_transport",
+    "AsyncFastTransport": "._fast_transport",
 }
 
 

@@ -49,12 +49,11 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LIMITS", "AsyncClient", "Client", "ClientKeywords", "RequestOptions"]
 
 # A bounded pool: excess calls queue for a connection (bounded by the pool timeout
-# and call_timeout). 16 by measurement on httpcore 1.0's pool, whose bookkeeping grew
+# and call_timeout). 16 by measurement on httpcore 1.0's pool, whose bookkeeping grows
 # with the square of its size (300 concurrent calls on loopback: about 1.0 ms of
-# client CPU per call at 16 connections, 1.9 ms at 32); httpcore2's pool, under the
-# SDK's own clients now, does not, and the performance targets are set on 16/16.
-# Against a distant server a pool this size caps throughput at 16 calls per round
-# trip: pass `limits=` for more.
+# client CPU per call at 16 connections, 1.9 ms at 32); the performance targets are
+# set on 16/16. Against a distant server a pool this size caps throughput at 16 calls
+# per round trip: pass `limits=` for more.
 DEFAULT_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
@@ -125,7 +124,8 @@ class BaseClient(Generic[HttpT]):
                 machine (a reference server), unless `allow_http` is true.
             timeout: Seconds each HTTP request may take (a number, or an
                 `httpx.Timeout` for connect/read/write/pool separately).
-                Default: 30 s, 5 s to connect.
+                Default: 30 s, 5 s to connect; with `http_client=`, that
+                client's own timeout unless you pass this one.
             call_timeout: Seconds a whole call may take, retries and waits
                 included: the wait for a pooled connection, a body trickled in
                 slowly, 1xx answers. Default: 90 s.
@@ -137,7 +137,11 @@ class BaseClient(Generic[HttpT]):
                 `APIResponseValidationError`. Default: 32 MiB.
             http_client: An `httpx.Client` (`httpx.AsyncClient` for `AsyncClient`)
                 to send through instead of the one the SDK makes; you configure
-                and close it. Not combinable with the four network options below.
+                and close it. Its headers, auth, cookies, event hooks, proxies and
+                transport apply to every request, under the SDK's own
+                `Authorization`, `Accept` and `User-Agent`. Not combinable with the
+                four network options below. An `httpx2` client is refused: see
+                the README's "httpx2".
             allow_http: Allow a plain http `base_url` to another machine.
             proxy: A proxy URL or `httpx.Proxy`. Default: from the environment
                 (HTTP_PROXY...), except over plain http.
@@ -149,9 +153,14 @@ class BaseClient(Generic[HttpT]):
             ConfigurationError: no token, a malformed token or base URL, plain
                 http to another machine, or a bad option value.
         """
+        given_timeout: float | httpx.Timeout | None = timeout
+        if http_client is not None:
+            self._check_http_client(http_client)
+            if timeout is DEFAULT_TIMEOUT:
+                given_timeout = None  # not given: your client's own timeout applies
         lifecycle = Lifecycle(owned=http_client is None)
         options = ClientOptions.create(
-            token, base_url, timeout, call_timeout, max_retries, allow_http, max_response_size
+            token, base_url, given_timeout, call_timeout, max_retries, allow_http, max_response_size
         )
         network_options = (proxy, verify, trust_env, limits) != (None, True, True, DEFAULT_LIMITS)
         if http_client is not None and network_options:
@@ -164,15 +173,15 @@ class BaseClient(Generic[HttpT]):
             # (HTTP_PROXY) would carry the token across the network in clear text.
             trust_env = False
         if http_client is None:
-            from . import _transport  # loads httpcore2: `import dtmf` stays lean
-
-            # The SSL context as httpx's transport makes it (certifi, SSL_CERT_FILE ...),
-            # made once for httpx's transports and httpcore2's pool (see _transport.py).
+            # httpx's own client and transports, so that every tool made for httpx
+            # (recorders, mocks, tracing) sees the SDK's requests. The SSL context as
+            # httpx's transport makes it (certifi, SSL_CERT_FILE ...): a CA bundle path
+            # given to `verify=` itself is deprecated in httpx 0.28.
             ssl_context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
             http_client = cast(
                 "HttpT",
                 self._http_class(
-                    timeout=options.timeout,
+                    timeout=timeout,
                     follow_redirects=False,
                     proxy=proxy,
                     verify=ssl_context,
@@ -180,12 +189,29 @@ class BaseClient(Generic[HttpT]):
                     limits=limits,
                 ),
             )
-            _transport.use_httpcore2(http_client, ssl_context, limits)
-            # Every network wait then ends at the call's deadline, but through a proxy
-            # (given or from the environment: httpx mounts its own pool for it).
-            lifecycle.bounded = not http_client._mounts  # pyright: ignore[reportPrivateUsage]
         self._http = http_client
         self._setup(options, lifecycle)
+
+    def _check_http_client(self, http_client: object) -> None:
+        """Refuse, now, an `http_client` the SDK cannot send through (it would fail later)."""
+        expected = cast("type[object]", self._http_class)
+        if isinstance(http_client, expected):
+            return
+        kind = type(http_client)
+        got = f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
+        wanted = f"httpx.{expected.__qualname__}"
+        if got.startswith("httpx2."):
+            advice = (
+                f"the SDK sends through httpx, not httpx2: pass an {wanted} configured like "
+                "yours (or none, and the SDK makes its own); or, to run everything on "
+                "httpx2, call httpx2.alias_httpx() at start-up, before importing dtmf, so "
+                "that httpx is httpx2"
+            )
+        else:
+            advice = f"pass an {wanted}, or none (the SDK then makes its own)"
+        raise ConfigurationError(
+            f"{type(self).__name__}(http_client=...) needs an {wanted}, got {got}: {advice}"
+        )
 
     def _setup(self, options: ClientOptions, lifecycle: Lifecycle) -> None:
         self._options = options
@@ -200,8 +226,9 @@ class BaseClient(Generic[HttpT]):
 
     @property
     def timeout(self) -> httpx.Timeout:
-        """The timeouts of each request."""
-        return self._options.timeout
+        """The timeouts of each request (with `http_client=` and no `timeout=`, its own)."""
+        timeout = self._options.timeout
+        return self._http.timeout if timeout is None else timeout
 
     @property
     def call_timeout(self) -> float:

@@ -55,7 +55,8 @@ DEFAULT_CALL_TIMEOUT = 90.0
 DEFAULT_MAX_RETRIES = 2
 DEADLINE = "dtmf.deadline"
 """The request extension that carries the call's deadline (`time.monotonic()` seconds):
-the SDK's own transport (`_transport.py`) ends every network wait there."""
+the drivers (`_send.py`) end the attempt there, and `dtmf.FastTransport` ends every
+network wait there."""
 
 log = logging.getLogger("dtmf")
 
@@ -173,7 +174,8 @@ class ClientOptions:
 
     token: Token
     base_url: str
-    timeout: httpx.Timeout
+    timeout: httpx.Timeout | None
+    """None: the `http_client`'s own timeout (the SDK's, when given explicitly, wins)."""
     call_timeout: float
     retry: RetryPolicy
     headers: _Headers
@@ -184,7 +186,7 @@ class ClientOptions:
         cls,
         token: str | None,
         base_url: str | None,
-        timeout: float | httpx.Timeout,
+        timeout: float | httpx.Timeout | None,
         call_timeout: float,
         max_retries: int,
         allow_http: bool,
@@ -197,7 +199,7 @@ class ClientOptions:
         return cls(
             token=secret,
             base_url=url,
-            timeout=as_timeout(timeout),
+            timeout=None if timeout is None else as_timeout(timeout),
             call_timeout=check_positive("call_timeout", call_timeout),
             retry=RetryPolicy(max_retries=check_retries(max_retries)),
             headers=_headers(secret),
@@ -279,8 +281,14 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=Fa
 
 
 def build_request(
-    options: ClientOptions, operation: Operation[Any, Any, Any], wire: WireFields
+    options: ClientOptions,
+    operation: Operation[Any, Any, Any],
+    wire: WireFields,
+    http: httpx.Client | httpx.AsyncClient | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> httpx.Request:
+    """The call's request; built by `http` (its headers, cookies, params merged under the
+    SDK's), or on its own without."""
     params, body = operation.split(wire)
     content: bytes | None = None
     headers = options.headers.plain
@@ -291,7 +299,11 @@ def build_request(
         headers = options.headers.json
     query = tuple(params.items()) if params else ()
     url = _url(options.base_url + operation.path, query)
-    return httpx.Request(operation.method, url, content=content, headers=headers)
+    if http is None:
+        return httpx.Request(operation.method, url, content=content, headers=headers)
+    return http.build_request(
+        operation.method, url, content=content, headers=headers, extensions=extensions
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -307,8 +319,12 @@ def exchange(
     options: ClientOptions,
     operation: Operation[Any, Any, Any],
     wire: WireFields,
+    http: httpx.Client | httpx.AsyncClient,
 ) -> Generator[Step, Outcome, httpx.Response]:
-    """Drive one call: attempts, waits and retries until a success or an error."""
+    """Drive one call: attempts, waits and retries until a success or an error.
+
+    Each request is built by `http` (`build_request`), so its defaults apply under
+    the SDK's own headers; the SDK's timeout, when set, wins over `http`'s."""
     started = time.monotonic()
     deadline = started + options.call_timeout
     policy = options.retry
@@ -324,9 +340,9 @@ def exchange(
                 operation=operation.name,
                 may_have_succeeded=ambiguous_failure and operation.retry is Retry.NEVER_TWICE,
             )
-        request = build_request(options, operation, wire)
-        request.extensions["timeout"] = _bounded(options.timeout, remaining)
-        request.extensions[DEADLINE] = deadline
+        timeout = http.timeout if options.timeout is None else options.timeout
+        extensions = {"timeout": _bounded(timeout, remaining), DEADLINE: deadline}
+        request = build_request(options, operation, wire, http, extensions)
         sent_at = time.monotonic()
         outcome = yield request
         elapsed_ms = (time.monotonic() - sent_at) * 1000

@@ -35,14 +35,12 @@ HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 class Lifecycle:
     """Whether the connection pool a client and its `with_options()` views share is closed."""
 
-    __slots__ = ("__weakref__", "bounded", "clients", "closed", "loop", "owned")  # weakly
+    __slots__ = ("__weakref__", "clients", "closed", "loop", "owned")  # weakly
     # referable (DTMF's finalizer)
 
     def __init__(self, *, owned: bool) -> None:
         self.owned = owned
         """Whether the SDK made the pool (else it is the user's `http_client=`)."""
-        self.bounded = False
-        """Whether its transport ends every network wait at the call's deadline."""
         self.closed = False
         self.loop: object = None  # an AsyncClient's event loop, once it has run in one
         self.clients: weakref.WeakSet[object] = weakref.WeakSet()
@@ -106,7 +104,7 @@ class _Requester(Generic[HttpT]):
     ) -> Generator[Step, Outcome, httpx.Response]:
         """The call's steps (not yet begun), once the client is known to be open."""
         self._check_open()
-        return exchange(self.options, operation, wire)
+        return exchange(self.options, operation, wire, self.http)
 
     def _result(
         self,
@@ -174,12 +172,7 @@ class AsyncRequester(_Requester[httpx.AsyncClient]):
             step = next(steps)
             while True:
                 if isinstance(step, httpx.Request):
-                    outcome = await asend(
-                        self.http,
-                        step,
-                        self.options.max_response_size,
-                        bounded=self.lifecycle.bounded,
-                    )
+                    outcome = await asend(self.http, step, self.options.max_response_size)
                     step = steps.send(outcome)
                 else:
                     import anyio  # only async code waits: `import dtmf` stays lean

@@ -10,16 +10,24 @@ decompression bomb costs at most the cap plus one network read: gzip and deflate
 are inflated here, a bounded piece at a time (httpx's decoders inflate a whole
 network read at once, up to about a thousand times its size); any other encoding
 httpx decodes. Reading also stops at the call's deadline, whatever the transport.
+
+Requests go through the http client's public `send()`, streamed: its transport,
+mounts (proxies), auth, cookies and event hooks apply, as to any httpx call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zlib
+from collections.abc import AsyncGenerator
+from typing import cast
 
 import httpx
 
+from ._auth import on_top
 from ._core import DEADLINE, BodyTooLarge, Outcome
+from ._deadline import Watchdog
 
 __all__ = ["asend", "send"]
 
@@ -32,10 +40,12 @@ _KEPT = 4096
 class _Body:
     """A response body as it arrives, sans I/O: `feed()` each chunk, then `end()`."""
 
-    def __init__(self, response: httpx.Response, limit: int) -> None:
+    def __init__(self, response: httpx.Response, limit: int, *, timed: bool = True) -> None:
         self.response = response
         self.limit = limit
-        self.deadline: float = response.request.extensions[DEADLINE]
+        # Async attempts are cancelled at the deadline instead: under trio, a body left
+        # early leaves httpx's async generators to the garbage collector (a warning).
+        self.deadline: float = response.request.extensions[DEADLINE] if timed else float("inf")
         self.chunks: list[bytes] = []
         self.size = 0
         encodings = response.headers.get_list("content-encoding", split_commas=True)
@@ -106,42 +116,64 @@ class _Body:
         return self.response
 
     def _keep(self, chunks: list[bytes]) -> None:
-        # What `response.read()` stores: `.content` and everything after it work as usual.
+        # The response as `response.read()` leaves it, built anew (httpx has no public way
+        # to store a body read by hand): `.content` and everything after it work as usual.
         content = b"".join(chunks)
         if self.size > self.limit:
             content = content[:_KEPT]
-        self.response._content = content  # pyright: ignore[reportPrivateUsage]
+        read = self.response
+        headers = read.headers
+        if "content-encoding" in headers:
+            # Decoded here or by httpx: the new response must not decode it again.
+            headers = httpx.Headers([(k, v) for k, v in headers.raw if k != b"content-encoding"])
+        self.response = httpx.Response(
+            read.status_code,
+            headers=headers,
+            content=content,
+            request=read.request,
+            extensions=read.extensions,
+        )
 
 
 def send(http: httpx.Client, request: httpx.Request, limit: int) -> Outcome:
-    """Send `request` and read the response's body (at most `limit` bytes, decoded)."""
+    """Send `request` through `http` and read the response's body (at most `limit` bytes,
+    decoded), ending the attempt at the call's deadline (`Watchdog`)."""
+    watchdog = Watchdog(request)
     try:
-        response = http.send(request, stream=True, follow_redirects=False)
+        response = http.send(
+            request, stream=True, auth=on_top(http, request), follow_redirects=False
+        )
     except httpx.RequestError as exc:
-        return exc
+        watchdog.stop()
+        return watchdog.outcome(exc)
     try:
         body = _Body(response, limit)
         for ended in map(body.feed, response.iter_raw() if body.raw else response.iter_bytes()):
             if ended is not None:
                 return ended
     except httpx.RequestError as exc:
-        return exc
+        return watchdog.outcome(exc)
     finally:
+        watchdog.stop()  # before the connection can go back to the pool
         response.close()
     return body.end()
 
 
 async def _asend(http: httpx.AsyncClient, request: httpx.Request, limit: int) -> Outcome:
     try:
-        response = await http.send(request, stream=True, follow_redirects=False)
+        response = await http.send(
+            request, stream=True, auth=on_top(http, request), follow_redirects=False
+        )
     except httpx.RequestError as exc:
         return exc
     try:
-        body = _Body(response, limit)
-        async for chunk in response.aiter_raw() if body.raw else response.aiter_bytes():
-            ended = body.feed(chunk)
-            if ended is not None:
-                return ended
+        body = _Body(response, limit, timed=False)
+        chunks = response.aiter_raw() if body.raw else response.aiter_bytes()
+        async with contextlib.aclosing(cast("AsyncGenerator[bytes, None]", chunks)):
+            async for chunk in chunks:
+                ended = body.feed(chunk)
+                if ended is not None:
+                    return ended
     except httpx.RequestError as exc:
         return exc
     finally:
@@ -149,18 +181,19 @@ async def _asend(http: httpx.AsyncClient, request: httpx.Request, limit: int) ->
     return body.end()
 
 
-async def asend(
-    http: httpx.AsyncClient, request: httpx.Request, limit: int, *, bounded: bool
-) -> Outcome:
-    """`send()` for an `httpx.AsyncClient`; `bounded`: its transport ends every wait at the
-    call's deadline (the SDK's own, with no proxy mounted), else the attempt is cancelled
-    there (an `http_client` of yours, or a proxy's transport)."""
-    if bounded:
-        return await _asend(http, request, limit)
+GRACE = 0.05
+"""How long past the deadline an async attempt is cancelled: httpx's own timeouts,
+each cut to the deadline by `exchange()`, end a pool wait or a connect first and
+say which (a request that waited for the pool was never sent)."""
+
+
+async def asend(http: httpx.AsyncClient, request: httpx.Request, limit: int) -> Outcome:
+    """`send()` for an `httpx.AsyncClient`: the attempt is cancelled at the call's deadline
+    whatever the transport (a trickled body, endless 1xx answers)."""
     import anyio
 
     deadline: float = request.extensions[DEADLINE]
-    with anyio.move_on_after(deadline - time.monotonic()):
+    with anyio.move_on_after(deadline + GRACE - time.monotonic()):
         return await _asend(http, request, limit)
     # Cancelled: whether the request reached the server is unknown.
     return httpx.ReadTimeout("the call's call_timeout ran out", request=request)

@@ -7,6 +7,7 @@ under .matrix/<name>, one per supported Python:
   the `cli` extra's click and rich included (tests/constraints-lowest.txt);
 - py311, py312: Python 3.11 and 3.12 with the newest versions;
 - newest: Python 3.13 with the newest versions the declared ranges allow;
+- httpx029: Python 3.11 with httpx 0.29 (the newest minor the SDK allows);
 - httpx2: the newest leg with httpx2 installed and `httpx2.alias_httpx()` run at
   interpreter start (a .pth file), so `import httpx` is httpx2 and `import httpcore`
   httpcore2: how an application that moved to httpx2 runs the SDK (README "httpx2").
@@ -37,6 +38,7 @@ class Leg:
     env_var: str
     constraints: Path | None
     alias_httpx2: bool = False
+    httpx: str | None = None  # a pinned httpx version, e.g. "0.29.0"
 
 
 LEGS = (
@@ -45,6 +47,7 @@ LEGS = (
     Leg("py312", "3.12", "PY312", None),
     Leg("newest", "3.13", "PY313", None),
     Leg("httpx2", "3.13", "PY313", None, alias_httpx2=True),
+    Leg("httpx029", "3.11", "PY311", None, httpx="0.29.0"),
 )
 
 # Run by the interpreter at start (a .pth line starting with "import" is executed).
@@ -99,6 +102,8 @@ def run_leg(leg: Leg) -> tuple[bool, float, str]:
         install += ["--constraint", str(leg.constraints)]
     run(install)
     pytest_options: list[str] = []
+    if leg.httpx is not None:
+        run([*pip, f"httpx=={leg.httpx}"])
     if leg.alias_httpx2:
         run([*pip, "httpx2"])
         site = subprocess.run(

@@ -41,10 +41,6 @@ def _warm() -> None:
     warm_up()
 
 
-def _pool(client: dtmf.Client | dtmf.AsyncClient) -> object:
-    return client._http._transport._pool  # type: ignore[union-attr]  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
-
-
 def _arun(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return asyncio.run(factory())
 
@@ -52,30 +48,55 @@ def _arun(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
 # The transport ------------------------------------------------------------------
 
 
-def test_sdk_clients_pool_on_httpcore2_and_yours_are_untouched() -> None:
+def _transports_made(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The keyword arguments of every httpx transport made from now on."""
+    made: list[dict[str, Any]] = []
+    for cls in (httpx.HTTPTransport, httpx.AsyncHTTPTransport):
+        original = cls.__init__
+
+        def init(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            made.append({"class": type(self), **kwargs})
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", init)
+    return made
+
+
+def test_sdk_clients_send_through_httpx_own_transports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a tool hooks on httpx's transport classes sees the SDK's requests."""
+    seen: list[str] = []
+
+    def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, content=ACCOUNT)
+
+    async def ahandle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, content=ACCOUNT)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", handle)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", ahandle)
     with dtmf.Client(TOKEN, base_url="https://dtmf.io/api/v1") as client:
-        assert type(_pool(client)).__name__ == "_SyncPool"
-    with httpx.Client() as http, dtmf.Client(TOKEN, http_client=http) as client:
-        assert client._http is http  # pyright: ignore[reportPrivateUsage]
-        assert type(http._transport).__name__ == "HTTPTransport"  # pyright: ignore[reportPrivateUsage]
+        assert client.account.get().balance == 1000
 
     async def run() -> None:
-        async with dtmf.AsyncClient(TOKEN) as client:
-            assert type(_pool(client)).__name__ == "_AsyncPool"
+        async with dtmf.AsyncClient(TOKEN, base_url="https://dtmf.io/api/v1") as client:
+            assert (await client.account.get()).balance == 1000
 
     _arun(run)
+    assert seen == ["/api/v1/account", "/api/v1/account"]
 
 
-def test_verify_and_proxy_reach_httpx_as_before() -> None:
-    with dtmf.Client(TOKEN, verify=False) as client:
-        pool = _pool(client).pool  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-        assert pool._ssl_context.verify_mode is ssl.CERT_NONE  # pyright: ignore[reportUnknownMemberType]
-    with dtmf.Client(TOKEN, proxy="http://proxy.example:3128") as client:
-        mounts = client._http._mounts  # pyright: ignore[reportPrivateUsage]
-        (proxied,) = mounts.values()
-        # httpx's own proxy transport: the proxy path is httpx's, unchanged.
-        assert type(proxied).__name__ == "HTTPTransport"
-        assert type(proxied._pool).__name__ == "HTTPProxy"  # type: ignore[union-attr]  # pyright: ignore[reportPrivateUsage, reportOptionalMemberAccess]
+def test_verify_and_proxy_reach_httpx_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = _transports_made(monkeypatch)
+    with dtmf.Client(TOKEN, verify=False, trust_env=False):
+        (transport,) = made
+        assert transport["verify"].verify_mode is ssl.CERT_NONE
+    made.clear()
+    with dtmf.Client(TOKEN, proxy="http://proxy.example:3128", trust_env=False):
+        # httpx's own transport for the proxy, as httpx alone makes it.
+        proxies = [str(t["proxy"].url) for t in made if t.get("proxy") is not None]
+        assert proxies == ["http://proxy.example:3128"]
 
 
 def test_requests_are_byte_for_byte_what_httpx_builds() -> None:
