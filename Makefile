@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 		{ echo "dtmf-io needs Python 3.10 or newer (set PYTHON=python3.x)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz,docs,ecosystem]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

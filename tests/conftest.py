@@ -229,6 +229,7 @@ SLOW_MODULES = frozenset(
         "test_dedupe_workers",
         "test_docs_blocks",
         "test_doctor",
+        "test_ecosystem",
         "test_editors",
         "test_emulator_control",
         "test_examples",
